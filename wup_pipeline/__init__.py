@@ -1,0 +1,1 @@
+"""wup-pipeline: factscan and cost-benefit data for Dutch wijkuitvoeringsplannen."""

@@ -1,0 +1,179 @@
+"""`wup` command line: demo, run, query, dev."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from wup_pipeline.resources.settings import REPO_DIR, ProjectPaths, project_paths
+
+
+class CliError(Exception):
+    """An error the user can act on; printed without a stack trace."""
+
+
+def prepare_dagster_home(paths: ProjectPaths) -> None:
+    """A project-local Dagster instance (SQLite) with telemetry off."""
+    home = Path(os.environ.get("DAGSTER_HOME") or paths.dagster_home)
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+def run_pipeline(paths: ProjectPaths, gemeente_code: str, year: int, mirror_dir: str | None) -> None:
+    import dagster as dg
+
+    from wup_pipeline.definitions import build_definitions
+
+    prepare_dagster_home(paths)
+    defs = build_definitions(paths, mirror_dir=mirror_dir, gemeente_code=gemeente_code, year=year)
+    job = defs.resolve_job_def("wup_all")
+    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    started = time.monotonic()
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
+    if not result.success:
+        failures = [
+            f"  {event.step_key}: {event.event_specific_data.error.message.strip()}"
+            for event in result.all_events
+            if event.is_step_failure and event.event_specific_data and event.event_specific_data.error
+        ]
+        raise CliError(
+            "the run failed; the published warehouse was left as it was.\n" + "\n".join(failures)
+            + f"\nrun id {result.run_id}; see `wup dev` for the full log"
+        )
+    print(f"\nrun {result.run_id} finished in {time.monotonic() - started:.1f} s")
+
+
+def summarise(paths: ProjectPaths, gemeente_code: str) -> None:
+    from wup_pipeline.resources.warehouse import open_duckdb
+
+    with open_duckdb(paths.published_warehouse, read_only=True) as con:
+        tables = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_schema in ('raw','staging','intermediate','marts','audit') order by 1"
+        ).fetchall()
+        print(f"warehouse  {paths.published_warehouse}")
+        for (table,) in tables:
+            count = con.execute(f"select count(*) from {table}").fetchone()[0]
+            print(f"  {table:<40} {count:>8} rows")
+    print(f"factscan   {paths.outputs / gemeente_code / 'factscan' / 'index.html'}")
+    print(f"snapshots  {paths.snapshots}")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from wup_pipeline.demo.generator import DEMO_GEMEENTE, DEMO_YEAR, write_demo_mirror
+
+    paths = project_paths()
+    print(f"writing the synthetic demo municipality {DEMO_GEMEENTE} into {paths.demo_mirror}")
+    summary = write_demo_mirror(paths.demo_mirror, seed=args.seed)
+    print(f"  {summary.n_wijken} wijken, {summary.n_buurten} buurten, {summary.n_dwellings} dwellings, "
+          f"{summary.files} source payloads")
+    run_pipeline(paths, DEMO_GEMEENTE, DEMO_YEAR, str(paths.demo_mirror))
+    summarise(paths, DEMO_GEMEENTE)
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    paths = project_paths()
+    mirror = args.mirror or os.environ.get("WUP_SOURCE_MIRROR")
+    print(f"running {args.gemeente} {args.year} from " + (f"mirror {mirror}" if mirror else "the live sources"))
+    run_pipeline(paths, args.gemeente, args.year, mirror)
+    summarise(paths, args.gemeente)
+
+
+READ_ONLY_STATEMENTS = ("Select", "Union", "Intersect", "Except", "Describe", "Show")
+
+
+def check_read_only(sql: str) -> None:
+    import sqlglot
+
+    try:
+        statements = [s for s in sqlglot.parse(sql, dialect="duckdb") if s is not None]
+    except sqlglot.errors.ParseError as exc:
+        raise CliError(f"could not parse the query: {exc}") from exc
+    for statement in statements:
+        if type(statement).__name__ not in READ_ONLY_STATEMENTS:
+            raise CliError(
+                f"`wup query` is read-only; refused a {type(statement).__name__.upper()} statement. "
+                "Change data through the pipeline, not the published warehouse."
+            )
+
+
+def cmd_query(args: argparse.Namespace) -> None:
+    import duckdb
+
+    from wup_pipeline.resources.warehouse import open_duckdb
+
+    paths = project_paths()
+    if not paths.published_warehouse.exists():
+        raise CliError(f"no published warehouse at {paths.published_warehouse}: run `wup demo` or `wup run` first "
+                       "(or set WUP_WAREHOUSE)")
+    check_read_only(args.sql)
+    with open_duckdb(paths.published_warehouse, read_only=True) as con:
+        try:
+            cursor = con.execute(args.sql)
+        except duckdb.Error as exc:
+            raise CliError(f"query failed: {exc}") from exc
+        names = [d[0] for d in cursor.description or []]
+        rows = cursor.fetchall()
+    if args.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows(rows)
+    else:
+        print_table(names, rows)
+
+
+def print_table(names: list[str], rows: list[tuple]) -> None:
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
+    print("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+    print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+
+
+def cmd_dev(args: argparse.Namespace) -> None:
+    paths = project_paths()
+    prepare_dagster_home(paths)
+    command = ["dagster", "dev", "-w", str(REPO_DIR / "workspace.yaml"), "--port", str(args.port)]
+    raise SystemExit(subprocess.call(command, cwd=REPO_DIR))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wup", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="generate the synthetic demo municipality and run the pipeline")
+    demo.add_argument("--seed", type=int, default=2026)
+    demo.set_defaults(func=cmd_demo)
+    run = commands.add_parser("run", help="run the pipeline for a real gemeente and year")
+    run.add_argument("--gemeente", required=True, help="CBS gemeente code, e.g. GM0014")
+    run.add_argument("--year", type=int, required=True)
+    run.add_argument("--mirror", help="read sources from this local mirror (default: WUP_SOURCE_MIRROR)")
+    run.set_defaults(func=cmd_run)
+    query = commands.add_parser("query", help="read-only SQL on the published warehouse")
+    query.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    query.add_argument("sql")
+    query.set_defaults(func=cmd_query)
+    dev = commands.add_parser("dev", help="start the Dagster UI on this project")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.set_defaults(func=cmd_dev)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except CliError as exc:
+        print(f"wup: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,16 @@
+"""Errors about bad input that name the file, the record and the field."""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad input: ``<file> record <n> field '<name>': <problem>``."""
+
+    def __init__(self, file: str, problem: str, record: int | str | None = None, field: str | None = None):
+        self.file, self.problem, self.record, self.field = str(file), problem, record, field
+        where = self.file
+        if record is not None:
+            where += f" record {record}"
+        if field is not None:
+            where += f" field '{field}'"
+        super().__init__(f"{where}: {problem}")
