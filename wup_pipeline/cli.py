@@ -145,7 +145,11 @@ def print_table(names: list[str], rows: list[tuple]) -> None:
 def cmd_dev(args: argparse.Namespace) -> None:
     paths = project_paths()
     prepare_dagster_home(paths)
-    command = ["dagster", "dev", "-w", str(REPO_DIR / "workspace.yaml"), "--port", str(args.port)]
+    if not os.environ.get("WUP_GEMEENTE") and not os.environ.get("WUP_SOURCE_MIRROR"):
+        # Without a gemeente of its own, the UI works on the demo: read it from its mirror, not the live APIs.
+        os.environ["WUP_SOURCE_MIRROR"] = str(paths.demo_mirror)
+        print(f"demo gemeente; sources are read from {paths.demo_mirror} (run `wup demo` once to fill it)")
+    command = [sys.executable, "-m", "dagster", "dev", "-w", str(REPO_DIR / "workspace.yaml"), "--port", str(args.port)]
     raise SystemExit(subprocess.call(command, cwd=REPO_DIR))
 
 
