@@ -14,3 +14,7 @@ class InputError(ValueError):
         if field is not None:
             where += f" field '{field}'"
         super().__init__(f"{where}: {problem}")
+
+    def __reduce__(self):
+        # Dagster and multiprocessing pickle exceptions; rebuild from the parts, not from args.
+        return (type(self), (self.file, self.problem, self.record, self.field))

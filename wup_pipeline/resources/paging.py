@@ -18,6 +18,9 @@ class PayloadError(InputError):
         ValueError.__init__(self, message)
         self.file, self.problem, self.record, self.field = None, message, None, None
 
+    def __reduce__(self):
+        return (type(self), (self.problem,))
+
 
 def parse_json(result: FetchResult) -> dict | list:
     try:

@@ -235,14 +235,70 @@ def fetch_kwb(
     if year not in KWB_TABLES:
         raise ValueError(f"no Kerncijfers wijken en buurten table known for {year}: {sorted(KWB_TABLES)}")
     table_id = KWB_TABLES[year]
+    fetched = fetch_odata_table(
+        client, store, source_id=SOURCE_ID, table_id=table_id, row_filter=region_filter(gemeente_code),
+        dataset_suffix=gemeente_code, base_url=base_url, licence=LICENCE,
+    )
+    resolved = resolve_columns(fetched.properties, table_id)
+    pages = keep_gemeente_rows(fetched.pages, gemeente_code)
+    frames = [rows_to_frame(rows, resolved, f"{path}") for path, rows in pages]
+    frame = pl.concat(frames) if frames else rows_to_frame([], resolved, table_id)
+    return KwbExtract(table_id, year, fetched.modified, frame, resolved, fetched.snapshots, reused=fetched.reused)
+
+
+def keep_gemeente_rows(pages: list[tuple[str, list[dict]]], gemeente_code: str) -> list[tuple[str, list[dict]]]:
+    """Only this gemeente's regions, also if a server ignored the $filter."""
+    prefixes = tuple(f"{p}{gemeente_code.removeprefix('GM')}" for p in ("GM", "WK", "BU"))
+    return [(path, [r for r in rows if str(r.get("WijkenEnBuurten", "")).startswith(prefixes)])
+            for path, rows in pages]
+
+
+# Dimensions whose members are listed by their own entity set (``/<table>/<Key>``); the region and period
+# dimensions are left out: their members are the rows themselves.
+LISTED_DIMENSION_TYPES = {"Dimension"}
+
+
+@dataclass
+class ODataTable:
+    """One StatLine table as fetched: metadata, the TypedDataSet pages, and the members of its dimensions."""
+
+    table_id: str
+    modified: str | None
+    properties: list[dict]
+    pages: list[tuple[str, list[dict]]]  # (snapshot path, rows) per TypedDataSet page
+    dimensions: dict[str, list[dict]]  # dimension key -> its members (Key, Title, ...)
+    snapshots: list[SnapshotRecord]
+    reused: bool  # True when the table was unchanged and nothing but TableInfos was downloaded
+
+
+def listed_dimensions(properties: list[dict]) -> list[str]:
+    return [p["Key"] for p in properties if p.get("Type") in LISTED_DIMENSION_TYPES and p.get("Key")]
+
+
+def fetch_odata_table(
+    client: HttpClient,
+    store: SnapshotStore,
+    *,
+    source_id: str,
+    table_id: str,
+    row_filter: str | None,
+    dataset_suffix: str,
+    base_url: str = DEFAULT_BASE_URL,
+    licence: str = LICENCE,
+) -> ODataTable:
+    """TableInfos, DataProperties, the member list of every plain dimension, and the TypedDataSet pages.
+
+    Every payload becomes a snapshot with provenance. When TableInfos ``Modified`` is unchanged since the
+    last complete retrieval from the same server, the stored snapshots are used instead of downloading.
+    """
     table_url = f"{base_url.rstrip('/')}/{table_id}"
     retrieval_id = uuid.uuid4().hex
     snapshots: list[SnapshotRecord] = []
 
     def keep(result, dataset: str, rows: int | None, version: str | None, page: int = 0) -> SnapshotRecord:
         record = store.put(
-            result.content, source_id=SOURCE_ID, dataset=dataset, url=result.url, rows=rows,
-            licence=LICENCE, source_version=version, etag=result.etag,
+            result.content, source_id=source_id, dataset=dataset, url=result.url, rows=rows,
+            licence=licence, source_version=version, etag=result.etag,
             last_modified=result.last_modified, from_mirror=result.from_mirror, page=page,
             retrieval_id=retrieval_id,
         )
@@ -250,16 +306,17 @@ def fetch_kwb(
         return record
 
     infos_result = client.get(f"{table_url}/TableInfos", params={"$format": "json"})
-    infos = parse_json(infos_result).get("value") or [{}]
+    infos = parse_json(infos_result)
+    infos = (infos.get("value") if isinstance(infos, dict) else None) or [{}]
     modified = infos[0].get("Modified")
     version = f"{table_id} Modified {modified}"
     keep(infos_result, f"{table_id}/TableInfos", len(infos), version)
 
     properties_dataset = f"{table_id}/DataProperties"
-    data_dataset = f"{table_id}/TypedDataSet/{gemeente_code}"
-    previous_props = store.latest_retrieval(SOURCE_ID, properties_dataset)
-    previous_data = store.latest_retrieval(SOURCE_ID, data_dataset)
-    unchanged = (
+    data_dataset = f"{table_id}/TypedDataSet/{dataset_suffix}"
+    previous_props = store.latest_retrieval(source_id, properties_dataset)
+    previous_data = store.latest_retrieval(source_id, data_dataset)
+    unchanged = bool(
         modified is not None
         # a mirror is read every time (it is local); reuse saves network calls to the same server only
         and not client.mirror_dir
@@ -271,16 +328,27 @@ def fetch_kwb(
         # an interrupted retrieval stored only its first pages: its last page still links onward
         and odata_next_link(json.loads(store.read(previous_data[-1]))) is None
     )
+    dimensions: dict[str, list[dict]] = {}
     if unchanged:
-        snapshots.extend(previous_props + previous_data)
         properties = _value_list(store.read(previous_props[0]), previous_props[0].path)
-        pages = [(r.path, _value_list(store.read(r), r.path)) for r in previous_data]
-    else:
+        previous_dims = {key: store.latest(source_id, f"{table_id}/{key}") for key in listed_dimensions(properties)}
+        unchanged = all(r is not None and r.source_version == version for r in previous_dims.values())
+        if unchanged:
+            snapshots.extend(previous_props + list(previous_dims.values()) + previous_data)
+            dimensions = {key: _value_list(store.read(r), r.path) for key, r in previous_dims.items()}
+            pages = [(r.path, _value_list(store.read(r), r.path)) for r in previous_data]
+    if not unchanged:
         props_result = client.get(f"{table_url}/DataProperties", params={"$format": "json"})
         properties = _value_list(props_result.content, props_result.url)
         keep(props_result, properties_dataset, len(properties), version)
+        for key in listed_dimensions(properties):
+            result = client.get(f"{table_url}/{key}", params={"$format": "json"})
+            dimensions[key] = _value_list(result.content, result.headers.get("X-Mirror-File") or result.url)
+            keep(result, f"{table_id}/{key}", len(dimensions[key]), version)
         pages = []
-        params = {"$format": "json", "$filter": region_filter(gemeente_code)}
+        params = {"$format": "json"}
+        if row_filter:
+            params["$filter"] = row_filter
         for number, (result, page) in enumerate(
             iter_pages(client, f"{table_url}/TypedDataSet", params, odata_next_link)
         ):
@@ -289,15 +357,7 @@ def fetch_kwb(
                 raise PayloadError(f"{result.url}: OData page has no 'value' list")
             record = keep(result, data_dataset, len(rows), version, page=number)
             pages.append((record.path, rows))
-
-    resolved = resolve_columns(properties, table_id)
-    # Keep only this gemeente's regions, also if a server ignored the $filter.
-    prefixes = tuple(f"{p}{gemeente_code.removeprefix('GM')}" for p in ("GM", "WK", "BU"))
-    pages = [(path, [r for r in rows if str(r.get("WijkenEnBuurten", "")).startswith(prefixes)])
-             for path, rows in pages]
-    frames = [rows_to_frame(rows, resolved, f"{path}") for path, rows in pages]
-    frame = pl.concat(frames) if frames else rows_to_frame([], resolved, table_id)
-    return KwbExtract(table_id, year, modified, frame, resolved, snapshots, reused=bool(unchanged))
+    return ODataTable(table_id, modified, properties, pages, dimensions, snapshots, reused=unchanged)
 
 
 def _value_list(content: bytes, where: str) -> list[dict]:

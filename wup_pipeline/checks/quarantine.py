@@ -1,0 +1,147 @@
+"""Quarantine: rows failing ERROR row rules move from ``<schema>.<table>`` to ``quarantine.<table>``.
+
+Set-based and in one transaction: one aggregate query counts the rows per reason, then one
+INSERT ... SELECT copies the failing rows (with the names of the rules they fail) and one DELETE
+removes them. Either all of it happens or none. The raw snapshot files stay in the snapshot store,
+so a quarantined row is never lost: it is here, with its reasons, and in the source payload.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+
+import duckdb
+
+from wup_pipeline.checks.expectations import Suite
+from wup_pipeline.checks.runner import plan, qualified, quote_ident, table_catalog, utc_now
+from wup_pipeline.checks.sql_engine import sql_literal, unexpected_predicate
+
+QUARANTINE_SCHEMA = "quarantine"
+EXTRA_COLUMNS = ("quarantine_reasons", "quarantined_at", "run_id")
+EXAMPLES_PER_REASON = 3
+
+
+@dataclass
+class QuarantineSummary:
+    table: str
+    quarantine_table: str
+    run_id: str
+    rows_before: int
+    rows_failing: int  # rows failing at least one ERROR row rule
+    rows_quarantined: int  # rows moved (0 when refused)
+    rows_kept: int
+    by_reason: dict[str, int] = field(default_factory=dict)  # rule name -> failing rows (a row can fail several)
+    examples: dict[str, list[str]] = field(default_factory=dict)  # rule name -> a few key values
+    refused: str | None = None  # why failing rows were NOT moved (too many: a broken delivery)
+
+    def as_metadata(self) -> dict:
+        return {"table": self.table, "quarantine_table": self.quarantine_table, "rows_before": self.rows_before,
+                "rows_failing": self.rows_failing, "rows_quarantined": self.rows_quarantined,
+                "rows_kept": self.rows_kept,
+                "by_reason": self.by_reason, "examples": self.examples, "refused": self.refused}
+
+
+def quarantine_table_name(table: str) -> str:
+    return f"{QUARANTINE_SCHEMA}.{table.rpartition('.')[2]}"
+
+
+def _key_expression(suite: Suite, catalog: dict[str, str]) -> str:
+    keys = [k for k in suite.key_columns if k in catalog]
+    if not keys:
+        return "null"
+    return "concat_ws(' / ', " + ", ".join(f"cast({quote_ident(k)} as varchar)" for k in keys) + ")"
+
+
+def apply_quarantine(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    suite: Suite,
+    *,
+    run_id: str | None = None,
+    max_share: float | None = None,
+    now: dt.datetime | None = None,
+) -> QuarantineSummary:
+    """Move rows failing the suite's ERROR row rules to quarantine.<table>; the clean rows stay.
+
+    With ``max_share``, nothing moves when a larger share of the rows fails (``refused`` says so):
+    that is a broken delivery to look at as a whole, not stray rows to set aside.
+    """
+    run_id = run_id or f"manual-{uuid.uuid4()}"
+    now = now or utc_now()
+    target = quarantine_table_name(table)
+    catalog = table_catalog(con, table)
+    if catalog is None:
+        raise LookupError(f"cannot quarantine rows of {table}: the table does not exist")
+    clash = [c for c in EXTRA_COLUMNS if c in catalog]
+    if clash:
+        raise ValueError(f"{table} has column(s) {clash}, which quarantine.* uses for its own bookkeeping")
+    rule_names = {e.name for e in suite.quarantine_rules}
+    rules = [p for p in plan(con, suite, table, catalog, run_id=run_id, now=now)
+             if p.expectation.name in rule_names and p.failure is None]
+    source = qualified(table)
+    if not rules:
+        rows = con.execute(f"select count(*) from {source}").fetchone()[0]
+        return QuarantineSummary(table, target, run_id, rows, 0, 0, rows)
+
+    predicates = [unexpected_predicate(p, catalog, alias=None) for p in rules]
+    any_failing = " or ".join(predicates)
+    key = _key_expression(suite, catalog)
+    stats = con.execute(
+        f"select count(*), count(*) filter (where {any_failing}), "
+        + ", ".join(f"count(*) filter (where {p}), arg_min({key}, rowid, {EXAMPLES_PER_REASON}) filter (where {p})"
+                    for p in predicates)
+        + f" from {source}"
+    ).fetchone()
+    rows_before, failing = stats[0], stats[1]
+    by_reason, examples = {}, {}
+    for i, p in enumerate(rules):
+        count, sample = stats[2 + 2 * i], stats[3 + 2 * i]
+        if count:
+            by_reason[p.expectation.name] = count
+            examples[p.expectation.name] = [s for s in (sample or []) if s is not None]
+    summary = QuarantineSummary(table, target, run_id, rows_before, failing, 0, rows_before, by_reason, examples)
+    if failing == 0:
+        return summary
+    if max_share is not None and failing > max_share * rows_before:
+        summary.refused = (f"{failing} of {rows_before} rows ({failing / rows_before:.1%}) fail row rules, more than "
+                           f"the {max_share:.0%} a delivery may lose to quarantine; nothing was moved")
+        return summary
+
+    reasons = "list_filter([" + ", ".join(
+        f"case when {p} then {sql_literal(r.expectation.name)} end" for p, r in zip(predicates, rules, strict=True)
+    ) + "], reason -> reason is not null)"
+    con.execute("begin transaction")
+    try:
+        con.execute(f"create schema if not exists {QUARANTINE_SCHEMA}")
+        _ensure_quarantine_table(con, source, target, catalog)
+        inserted = con.execute(
+            f"insert into {qualified(target)} by name select *, {reasons} as quarantine_reasons, "
+            f"cast(? as timestamp) as quarantined_at, ? as run_id from {source} where {any_failing}",
+            [now, run_id],
+        ).fetchone()[0]
+        deleted = con.execute(f"delete from {source} where {any_failing}").fetchone()[0]
+        if inserted != failing or deleted != failing:
+            raise RuntimeError(f"quarantine of {table}: counted {failing} failing rows, copied {inserted}, "
+                               f"deleted {deleted}; rolled back")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    summary.rows_quarantined, summary.rows_kept = failing, rows_before - failing
+    return summary
+
+
+def _ensure_quarantine_table(con, source: str, target: str, catalog: dict[str, str]) -> None:
+    """Same columns as the source plus reasons, time and run; columns a newer delivery added are added."""
+    existing = table_catalog(con, target)
+    if existing is None:
+        con.execute(
+            f"create table {qualified(target)} as select *, cast([] as varchar[]) as quarantine_reasons, "
+            f"cast(null as timestamp) as quarantined_at, cast(null as varchar) as run_id from {source} limit 0"
+        )
+        return
+    for column, column_type in catalog.items():
+        if column not in existing:
+            con.execute(f"alter table {qualified(target)} add column {quote_ident(column)} {column_type}")

@@ -1,0 +1,286 @@
+"""Asset checks from the suites block downstream assets, quarantine rows, and record every result."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from wup_pipeline.checks.dagster_checks import ERROR_CHECK, WARN_CHECK, suite_asset_checks, suite_checks_for
+from wup_pipeline.checks.expectations import Severity, between, matches, not_null, required_columns, suite, unique
+from wup_pipeline.checks.suites import SUITES
+from wup_pipeline.resources.warehouse import Warehouse
+
+RAW = dg.AssetKey(["raw", "meters"])
+STAGED = dg.AssetKey(["staging", "stg_meters"])
+
+METERS = suite(
+    "meters", "raw.meters",
+    required_columns({"meter_id": "string", "postcode": "string", "reading_kwh": "number"}),
+    not_null("meter_id"),
+    matches("meter_id", r"^M[0-9]{4}$"),
+    unique("meter_id"),
+    matches("postcode", r"^[1-9][0-9]{3}[A-Z]{2}$"),
+    between("reading_kwh", 0, None, name="reading_not_negative"),
+    between("reading_kwh", None, 50_000, severity=Severity.WARN, name="reading_plausible"),
+    quarantine=True, max_quarantine_share=0.2, key_columns=("meter_id",),
+)
+
+CLEAN = "select printf('M%04d', i) as meter_id, '3511AB' as postcode, 100.0 + i as reading_kwh from range(20) t(i)"
+
+
+@pytest.fixture(autouse=True)
+def _dagster_env(monkeypatch):
+    monkeypatch.setenv("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+def tiny_definitions(tmp_path: Path, source_sql: str, **check_options) -> dg.Definitions:
+    """raw.meters written by ``source_sql``, staging.stg_meters copying it, and the suite's checks on raw.meters."""
+
+    @dg.asset(key=RAW)
+    def raw_meters(warehouse: Warehouse) -> dg.MaterializeResult:
+        with warehouse.connect() as con:
+            con.execute(f"create or replace table raw.meters as {source_sql}")
+        return dg.MaterializeResult()
+
+    @dg.asset(key=STAGED, deps=[RAW])
+    def stg_meters(warehouse: Warehouse) -> dg.MaterializeResult:
+        with warehouse.connect() as con:
+            con.execute("create or replace table staging.stg_meters as select * from raw.meters")
+            rows = con.execute("select count(*) from staging.stg_meters").fetchone()[0]
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+
+    warehouse = Warehouse(build_path=str(tmp_path / "build.duckdb"), published_path=str(tmp_path / "wup.duckdb"))
+    return dg.Definitions(
+        assets=[raw_meters, stg_meters],
+        asset_checks=suite_asset_checks(RAW, "raw.meters", METERS, **check_options),
+        jobs=[dg.define_asset_job("all", selection=dg.AssetSelection.all())],
+        resources={"warehouse": warehouse},
+        executor=dg.in_process_executor,
+    )
+
+
+def run(defs: dg.Definitions) -> dg.ExecuteInProcessResult:
+    with dg.DagsterInstance.ephemeral() as instance:
+        return defs.resolve_job_def("all").execute_in_process(instance=instance, raise_on_error=False)
+
+
+def evaluations(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def materialized(result: dg.ExecuteInProcessResult) -> set[dg.AssetKey]:
+    return {e.asset_key for e in result.get_asset_materialization_events()}
+
+
+def query(tmp_path: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(tmp_path / "build.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_clean_table_passes_both_checks_and_records_results(tmp_path):
+    result = run(tiny_definitions(tmp_path, CLEAN))
+    assert result.success
+    checks = evaluations(result)
+    assert checks[ERROR_CHECK].passed and checks[WARN_CHECK].passed
+    assert checks[WARN_CHECK].severity == dg.AssetCheckSeverity.WARN
+    assert checks[ERROR_CHECK].metadata["engine"].value == "great_expectations"
+    assert checks[ERROR_CHECK].metadata["quarantined_rows"].value == 0
+    assert materialized(result) == {RAW, STAGED}
+    recorded = query(tmp_path, "select run_id, count(*), bool_and(passed), any_value(engine) "
+                               "from audit.check_results group by run_id")
+    assert recorded == [(result.run_id, len(METERS.expectations), True, "great_expectations")]
+
+
+def test_bad_rows_are_quarantined_and_downstream_uses_the_clean_rows(tmp_path):
+    dirty = (f"{CLEAN} union all select 'M0100', '3511 AB', 5.0 union all select 'M0101', '3511AB', -3.0 "
+             "union all select 'M0102', '3511AB', 90000.0")
+    # gx_max_rows=0: the DuckDB SQL engine runs, as it would on a national table
+    result = run(tiny_definitions(tmp_path, dirty, gx_max_rows=0))
+    assert result.success
+    checks = evaluations(result)
+    assert checks[ERROR_CHECK].passed
+    assert checks[ERROR_CHECK].metadata["engine"].value == "duckdb_sql"
+    assert checks[ERROR_CHECK].metadata["quarantined_rows"].value == 2
+    quarantine = checks[ERROR_CHECK].metadata["quarantine"].value
+    assert quarantine["by_reason"] == {"postcode_format": 1, "reading_not_negative": 1}
+    # The implausible reading is a WARN: annotated, kept, not blocking.
+    assert not checks[WARN_CHECK].passed and checks[WARN_CHECK].severity == dg.AssetCheckSeverity.WARN
+    assert [f["check"] for f in checks[WARN_CHECK].metadata["failed_expectations"].value] == ["reading_plausible"]
+    assert materialized(result) == {RAW, STAGED}
+    assert query(tmp_path, "select count(*) from staging.stg_meters") == [(21,)]
+    assert query(tmp_path, "select meter_id, quarantine_reasons, run_id from quarantine.meters order by 1") == [
+        ("M0100", ["postcode_format"], result.run_id), ("M0101", ["reading_not_negative"], result.run_id)]
+    outcomes = dict(query(tmp_path, "select check_name, outcome from audit.check_results"))
+    assert outcomes["postcode_format"] == "quarantined" and outcomes["reading_plausible"] == "warned"
+
+
+def test_duplicate_ids_fail_the_blocking_check_and_downstream_does_not_run(tmp_path):
+    dirty = f"{CLEAN} union all select 'M0003', '3511AB', 1.0"
+    result = run(tiny_definitions(tmp_path, dirty))
+    assert not result.success
+    checks = evaluations(result)
+    assert not checks[ERROR_CHECK].passed and checks[ERROR_CHECK].severity == dg.AssetCheckSeverity.ERROR
+    assert [f["check"] for f in checks[ERROR_CHECK].metadata["failed_expectations"].value] == ["meter_id_unique"]
+    assert materialized(result) == {RAW}
+    assert not any(e.asset_key == STAGED for e in result.get_asset_materialization_events())
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = failure.event_specific_data.error.message
+    assert "raw.meters" in message and "meter_id_unique: 2 of 21 rows" in message and "'M0003'" in message
+    assert query(tmp_path, "select passed from audit.check_results where check_name = 'meter_id_unique'") == [
+        (False,)]
+    assert not query(tmp_path, "select * from duckdb_tables() where table_name = 'stg_meters'")
+
+
+def test_a_broken_delivery_is_not_quarantined_but_blocks(tmp_path):
+    """Half the rows failing is a broken file, not stray rows: nothing moves, downstream waits."""
+    dirty = "select printf('M%04d', i) as meter_id, '3511ab' as postcode, 1.0 as reading_kwh from range(10) t(i)"
+    result = run(tiny_definitions(tmp_path, f"{CLEAN} union all {dirty}"))
+    assert not result.success
+    checks = evaluations(result)
+    assert not checks[ERROR_CHECK].passed
+    assert "more than the 20% a delivery may lose" in checks[ERROR_CHECK].metadata["quarantine"].value["refused"]
+    assert materialized(result) == {RAW}
+    assert query(tmp_path, "select count(*) from raw.meters") == [(30,)]
+
+
+def test_suite_checks_for_picks_the_assets_with_a_suite():
+    keys = [dg.AssetKey(["raw", "cbs_kwb"]), dg.AssetKey(["raw", "unknown"]), dg.AssetKey(["marts", "factscan_buurt"])]
+    checks = suite_checks_for(keys)
+    assert [c.node_def.name for c in checks] == ["raw__cbs_kwb__data_quality", "marts__factscan_buurt__data_quality"]
+    mart_check = checks[1]
+    spec = next(s for s in mart_check.check_specs if s.name == ERROR_CHECK)
+    assert spec.blocking
+    assert dg.AssetKey(["staging", "stg_pdok__buurten"]) in {d.asset_key for d in spec.additional_deps}
+
+
+# --- the real pipeline: raw.cbs_kwb from the demo mirror, blocked or quarantined before staging ---
+
+
+def corrupt_kwb_page(mirror: Path, change) -> None:
+    """Apply ``change(rows)`` to the demo's CBS TypedDataSet page holding the buurten."""
+    pages = sorted((mirror / "opendata.cbs.nl").rglob("TypedDataSet/*.json"))
+    for page in pages:
+        payload = json.loads(page.read_text(encoding="utf-8"))
+        if any(str(r.get("WijkenEnBuurten", "")).startswith("BU") for r in payload["value"]):
+            change(payload["value"])
+            page.write_text(json.dumps(payload), encoding="utf-8")
+            return
+    raise AssertionError(f"no CBS page with buurten under {mirror}")
+
+
+DEMO_TABLES = ("raw.cbs_kwb", "raw.pdok_buurten", "staging.stg_cbs__kwb", "staging.stg_pdok__buurten",
+               "marts.factscan_buurt")
+
+
+@pytest.fixture(scope="module")
+def demo_with_checks(tmp_path_factory):
+    """The whole demo with every suite's checks added, as definitions.py will wire them."""
+    from wup_pipeline.definitions import build_definitions
+    from wup_pipeline.demo.generator import write_demo_mirror
+    from wup_pipeline.resources.settings import ProjectPaths
+
+    root = tmp_path_factory.mktemp("checks_demo")
+    paths = ProjectPaths(root=root, published_warehouse=root / "published" / "wup.duckdb")
+    write_demo_mirror(paths.demo_mirror)
+    project = build_definitions(paths, mirror_dir=str(paths.demo_mirror))
+    asset_keys = [key for assets in project.assets for key in assets.keys]
+    defs = dg.Definitions.merge(project, dg.Definitions(asset_checks=suite_checks_for(asset_keys)))
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("wup_all").execute_in_process(instance=instance, raise_on_error=False)
+    return paths, result
+
+
+def test_the_demo_runs_every_suite_and_passes(demo_with_checks):
+    paths, result = demo_with_checks
+    assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert {".".join(e.asset_key.path) for e in checks} == set(DEMO_TABLES)
+    assert len(checks) == 2 * len(DEMO_TABLES) and all(e.passed for e in checks)
+    with duckdb.connect(str(paths.published_warehouse), read_only=True) as con:
+        recorded = con.execute(
+            "select table_name, count(*), bool_and(passed), count(distinct run_id), any_value(run_id) "
+            "from audit.check_results group by table_name order by table_name").fetchall()
+        snapshots = con.execute("select snapshot_id, source_version from audit.check_results "
+                                "where table_name = 'raw.pdok_buurten' limit 1").fetchone()
+    assert [(t, n) for t, n, *_ in recorded] == sorted((t, len(SUITES[t].expectations)) for t in DEMO_TABLES)
+    assert all(ok and runs == 1 and run_id == result.run_id for _, _, ok, runs, run_id in recorded)
+    assert len(snapshots[0]) == 64 and snapshots[1]  # the sha256 snapshot behind the raw table, its version
+
+
+def test_the_demo_tables_get_the_same_verdicts_from_both_engines(demo_with_checks):
+    from wup_pipeline.checks.runner import run_suite, utc_now
+    from wup_pipeline.resources.warehouse import open_duckdb
+    from wup_pipeline_tests.test_checks_engine import assert_same
+
+    paths, _ = demo_with_checks
+    now = utc_now()  # one moment for both engines: freshness cut-offs are part of the kwargs
+    with open_duckdb(paths.build_warehouse, read_only=True) as con:
+        for table in DEMO_TABLES:
+            assert_same({engine: run_suite(con, SUITES[table], engine=engine, now=now)
+                         for engine in ("great_expectations", "duckdb_sql")})
+
+
+def run_kwb_branch(tmp_path: Path, mirror: Path) -> tuple[dg.ExecuteInProcessResult, Path]:
+    """raw.cbs_kwb -> staging.stg_cbs__kwb of the real project, with the CBS suite's checks."""
+    from wup_pipeline.assets import raw
+    from wup_pipeline.assets.sql_models import sql_model_assets
+    from wup_pipeline.definitions import default_resources
+    from wup_pipeline.resources.settings import ProjectPaths, sql_models_dir
+
+    paths = ProjectPaths(root=tmp_path / "state", published_warehouse=tmp_path / "published.duckdb")
+    staging = [a for a in sql_model_assets(sql_models_dir()) if dg.AssetKey(["staging", "stg_cbs__kwb"]) in a.keys]
+    defs = dg.Definitions(
+        assets=[raw.cbs_kwb_raw, *staging],
+        asset_checks=suite_checks_for([dg.AssetKey(["raw", "cbs_kwb"])]),
+        jobs=[dg.define_asset_job("all", selection=dg.AssetSelection.all())],
+        resources=default_resources(paths, str(mirror), "GM9999", 2024),
+        executor=dg.in_process_executor,
+    )
+    return run(defs), paths.build_warehouse
+
+
+def test_duplicate_cbs_region_blocks_staging(tmp_path, demo_with_checks):
+    mirror = tmp_path / "mirror"
+    shutil.copytree(demo_with_checks[0].demo_mirror, mirror)
+
+    def duplicate_a_buurt(rows):
+        rows.append(dict(next(r for r in rows if r["WijkenEnBuurten"].startswith("BU"))))
+
+    corrupt_kwb_page(mirror, duplicate_a_buurt)
+    result, build = run_kwb_branch(tmp_path, mirror)
+    assert not result.success
+    assert not evaluations(result)[ERROR_CHECK].passed
+    assert materialized(result) == {dg.AssetKey(["raw", "cbs_kwb"])}
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert failure.step_key == "raw__cbs_kwb__data_quality"
+    assert "wijken_en_buurten_unique: 2 of 17 rows" in failure.event_specific_data.error.message
+
+
+def test_impossible_cbs_percentage_is_quarantined_and_staging_runs(tmp_path, demo_with_checks):
+    mirror = tmp_path / "mirror"
+    shutil.copytree(demo_with_checks[0].demo_mirror, mirror)
+
+    def break_one(rows):
+        buurt = next(r for r in rows if r["WijkenEnBuurten"].startswith("BU99990101"))
+        key = next(k for k in buurt if k.startswith("Koopwoningen_"))
+        buurt[key] = 147.0
+
+    corrupt_kwb_page(mirror, break_one)
+    result, build = run_kwb_branch(tmp_path, mirror)
+    assert result.success
+    checks = evaluations(result)
+    assert checks[ERROR_CHECK].passed
+    assert checks[ERROR_CHECK].metadata["quarantine"].value["by_reason"] == {"koopwoningen_percentage": 1}
+    with duckdb.connect(str(build), read_only=True) as con:
+        staged = {r for (r,) in con.execute("select region_code from staging.stg_cbs__kwb").fetchall()}
+        held = con.execute("select trim(wijken_en_buurten), koopwoningen, quarantine_reasons "
+                           "from quarantine.cbs_kwb").fetchall()
+        snapshot_ids = con.execute("select distinct snapshot_id from audit.check_results").fetchall()
+    assert len(staged) == 15 and "BU99990101" not in staged
+    assert held == [("BU99990101", 147.0, ["koopwoningen_percentage"])]
+    assert len(snapshot_ids) == 1 and len(snapshot_ids[0][0].split(",")) == 3  # TableInfos, DataProperties, page
