@@ -28,13 +28,15 @@ def prepare_dagster_home(paths: ProjectPaths) -> None:
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 
-def run_pipeline(paths: ProjectPaths, gemeente_code: str, year: int, mirror_dir: str | None) -> None:
+def run_pipeline(
+    paths: ProjectPaths, gemeente_code: str, year: int, mirror_dir: str | None, settings: dict | None = None
+) -> None:
     import dagster as dg
 
     from wup_pipeline.definitions import build_definitions
 
     prepare_dagster_home(paths)
-    defs = build_definitions(paths, mirror_dir=mirror_dir, gemeente_code=gemeente_code, year=year)
+    defs = build_definitions(paths, mirror_dir=mirror_dir, gemeente_code=gemeente_code, year=year, settings=settings)
     job = defs.resolve_job_def("wup_all")
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     started = time.monotonic()
@@ -70,23 +72,57 @@ def summarise(paths: ProjectPaths, gemeente_code: str) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from wup_pipeline.demo.generator import DEMO_GEMEENTE, DEMO_YEAR, write_demo_mirror
+    from wup_pipeline.demo.area import write_demo_area
+    from wup_pipeline.demo.generator import DEMO_GEMEENTE, DEMO_YEAR
 
     paths = project_paths()
-    print(f"writing the synthetic demo municipality {DEMO_GEMEENTE} into {paths.demo_mirror}")
-    summary = write_demo_mirror(paths.demo_mirror, seed=args.seed)
+    print(f"writing the synthetic demo municipality {DEMO_GEMEENTE} into {paths.demo_area}")
+    area = write_demo_area(paths.demo_area, seed=args.seed)
+    summary = area.summary
     print(f"  {summary.n_wijken} wijken, {summary.n_buurten} buurten, {summary.n_dwellings} dwellings, "
-          f"{summary.files} source payloads")
-    run_pipeline(paths, DEMO_GEMEENTE, DEMO_YEAR, str(paths.demo_mirror))
+          f"{area.files} source payloads and files")
+    run_pipeline(paths, DEMO_GEMEENTE, DEMO_YEAR, str(summary.mirror_dir), area.settings)
     summarise(paths, DEMO_GEMEENTE)
+
+
+def load_area_config(path: str) -> dict:
+    """An area configuration (YAML): PipelineSettings fields; relative paths are relative to the file."""
+    import yaml
+
+    config_path = Path(path).resolve()
+    try:
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise CliError(f"cannot read area configuration {config_path}: {exc}") from exc
+    if not isinstance(config, dict):
+        raise CliError(f"{config_path}: expected a mapping of settings")
+
+    def resolve(value):
+        if isinstance(value, str) and (value.startswith("./") or value.startswith("../")):
+            return str((config_path.parent / value).resolve())
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        if isinstance(value, dict):
+            return {k: resolve(v) for k, v in value.items()}
+        return value
+
+    return {key: resolve(value) for key, value in config.items()}
 
 
 def cmd_run(args: argparse.Namespace) -> None:
     paths = project_paths()
-    mirror = args.mirror or os.environ.get("WUP_SOURCE_MIRROR")
-    print(f"running {args.gemeente} {args.year} from " + (f"mirror {mirror}" if mirror else "the live sources"))
-    run_pipeline(paths, args.gemeente, args.year, mirror)
-    summarise(paths, args.gemeente)
+    config = load_area_config(args.config) if args.config else {}
+    gemeente = args.gemeente or config.pop("gemeente_code", None)
+    year = args.year or config.pop("year", None)
+    config.pop("gemeente_code", None)
+    config.pop("year", None)
+    if not gemeente or not year:
+        raise CliError("give --gemeente and --year, or a --config that sets gemeente_code and year")
+    mirror = args.mirror or config.pop("mirror", None) or os.environ.get("WUP_SOURCE_MIRROR")
+    print(f"running {gemeente} {year} from " + (f"mirror {mirror}" if mirror else "the live sources")
+          + (f" with local files from {args.config}" if args.config else ""))
+    run_pipeline(paths, gemeente, int(year), mirror, config)
+    summarise(paths, gemeente)
 
 
 READ_ONLY_STATEMENTS = ("Select", "Union", "Intersect", "Except", "Describe", "Show")
@@ -147,8 +183,8 @@ def cmd_dev(args: argparse.Namespace) -> None:
     prepare_dagster_home(paths)
     if not os.environ.get("WUP_GEMEENTE") and not os.environ.get("WUP_SOURCE_MIRROR"):
         # Without a gemeente of its own, the UI works on the demo: read it from its mirror, not the live APIs.
-        os.environ["WUP_SOURCE_MIRROR"] = str(paths.demo_mirror)
-        print(f"demo gemeente; sources are read from {paths.demo_mirror} (run `wup demo` once to fill it)")
+        os.environ["WUP_SOURCE_MIRROR"] = str(paths.demo_area / "mirror")
+        print(f"demo gemeente; sources are read from {paths.demo_area} (run `wup demo` once to fill it)")
     command = [sys.executable, "-m", "dagster", "dev", "-w", str(REPO_DIR / "workspace.yaml"), "--port", str(args.port)]
     raise SystemExit(subprocess.call(command, cwd=REPO_DIR))
 
@@ -160,8 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=2026)
     demo.set_defaults(func=cmd_demo)
     run = commands.add_parser("run", help="run the pipeline for a real gemeente and year")
-    run.add_argument("--gemeente", required=True, help="CBS gemeente code, e.g. GM0014")
-    run.add_argument("--year", type=int, required=True)
+    run.add_argument("--gemeente", help="CBS gemeente code, e.g. GM0014")
+    run.add_argument("--year", type=int)
+    run.add_argument("--config", help="area configuration (YAML) with local files; see docs/local-files.md")
     run.add_argument("--mirror", help="read sources from this local mirror (default: WUP_SOURCE_MIRROR)")
     run.set_defaults(func=cmd_run)
     query = commands.add_parser("query", help="read-only SQL on the published warehouse")

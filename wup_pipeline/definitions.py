@@ -6,7 +6,8 @@ import os
 
 import dagster as dg
 
-from wup_pipeline.assets import outputs, raw
+from wup_pipeline.assets import housing_model, outputs, raw, raw_housing
+from wup_pipeline.assets.parameters import parameter_assets
 from wup_pipeline.assets.sql_models import sql_model_assets
 from wup_pipeline.resources.http import HttpClient
 from wup_pipeline.resources.pipeline_settings import PipelineSettings
@@ -21,20 +22,22 @@ all_assets_job = dg.define_asset_job(
 )
 
 
-def default_resources(
-    paths: ProjectPaths, mirror_dir: str | None, gemeente_code: str | None, year: int | None
-) -> dict:
+def default_resources(paths: ProjectPaths, mirror_dir: str | None, settings: dict) -> dict:
+    settings = {
+        "gemeente_code": os.environ.get("WUP_GEMEENTE", DEMO_GEMEENTE),
+        "year": int(os.environ.get("WUP_YEAR", DEMO_YEAR)),
+        "snapshot_dir": str(paths.snapshots),
+        "outputs_dir": str(paths.outputs),
+        **{key: value for key, value in settings.items() if value is not None},
+    }
+    api_key = dg.EnvVar("EP_ONLINE_API_KEY") if os.environ.get("EP_ONLINE_API_KEY") else None
     return {
         "http": HttpClient(mirror_dir=mirror_dir),
         "warehouse": Warehouse(
             build_path=str(paths.build_warehouse), published_path=str(paths.published_warehouse)
         ),
-        "settings": PipelineSettings(
-            gemeente_code=gemeente_code or os.environ.get("WUP_GEMEENTE", DEMO_GEMEENTE),
-            year=year or int(os.environ.get("WUP_YEAR", DEMO_YEAR)),
-            snapshot_dir=str(paths.snapshots),
-            outputs_dir=str(paths.outputs),
-        ),
+        "settings": PipelineSettings(**settings),
+        "ep_online_api": raw_housing.EpOnlineApi(api_key=api_key),
     }
 
 
@@ -43,21 +46,29 @@ def build_definitions(
     mirror_dir: str | None = None,
     gemeente_code: str | None = None,
     year: int | None = None,
+    settings: dict | None = None,
 ) -> dg.Definitions:
-    """Definitions for one gemeente and year (defaults: WUP_GEMEENTE / WUP_YEAR, else the demo)."""
+    """Definitions for one area and year.
+
+    Defaults: WUP_GEMEENTE / WUP_YEAR, else the demo; ``settings`` sets any other ``PipelineSettings`` field
+    (local files, endpoints), as ``wup run --config`` does.
+    """
     paths = paths or project_paths()
+    settings = {**(settings or {}), "gemeente_code": gemeente_code, "year": year}
+    assets = [
+        raw.cbs_kwb_raw,
+        raw.pdok_buurten_raw,
+        *raw_housing.ASSETS,
+        *parameter_assets(),
+        *sql_model_assets(sql_models_dir()),
+        *housing_model.ASSETS,
+        outputs.factscan_html,
+    ]
+    upstream = [key for asset in assets for key in asset.keys]
     return dg.Definitions(
-        assets=[
-            raw.cbs_kwb_raw,
-            raw.pdok_buurten_raw,
-            *sql_model_assets(sql_models_dir()),
-            outputs.factscan_html,
-            outputs.published_warehouse,
-        ],
+        assets=[*assets, outputs.published_warehouse_asset(upstream)],
         jobs=[all_assets_job],
-        resources=default_resources(
-            paths, mirror_dir or os.environ.get("WUP_SOURCE_MIRROR"), gemeente_code, year
-        ),
+        resources=default_resources(paths, mirror_dir or os.environ.get("WUP_SOURCE_MIRROR"), settings),
         # Every asset writes the same DuckDB file: one process, one writer.
         executor=dg.in_process_executor,
     )

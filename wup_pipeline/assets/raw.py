@@ -3,6 +3,7 @@
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -14,6 +15,7 @@ from wup_pipeline.resources.pipeline_settings import PipelineSettings
 from wup_pipeline.resources.snapshots import SnapshotRecord, SnapshotStore
 from wup_pipeline.resources.warehouse import Warehouse
 from wup_pipeline.sources import cbs_kwb, pdok_wijkenbuurten
+from wup_pipeline.sources.bag import snapshot_file
 from wup_pipeline.sources.cbs_kwb import ColumnResolutionError
 
 WAREHOUSE_POOL = "duckdb_warehouse"  # one writer at a time on the DuckDB file
@@ -43,6 +45,39 @@ def record_snapshots(
         con.execute("insert into audit.snapshots by name select * from frame")
 
 
+def write_raw_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pl.DataFrame,
+    snapshots: list[SnapshotRecord],
+    run_id: str,
+    select: str = "*",
+) -> None:
+    """Replace a raw table and its provenance rows in one transaction (all or nothing).
+
+    ``select`` may turn columns into DuckDB types, e.g. ``* exclude (geometry_wkb), st_geomfromwkb(...)``.
+    """
+    con.execute("begin transaction")
+    try:
+        con.register("_incoming", frame.to_arrow())
+        con.execute(f"create or replace table {table} as select {select} from _incoming")
+        con.unregister("_incoming")
+        record_snapshots(con, table, snapshots, run_id)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def raw_table_metadata(table: str, frame: pl.DataFrame, snapshots: list[SnapshotRecord], **extra) -> dict:
+    return {
+        "dagster/row_count": frame.height,
+        "dagster/table_name": table,
+        **snapshot_metadata(snapshots),
+        **extra,
+    }
+
+
 def snapshot_metadata(snapshots: list[SnapshotRecord]) -> dict:
     return {
         "snapshots": dg.MetadataValue.json(
@@ -55,49 +90,53 @@ def snapshot_metadata(snapshots: list[SnapshotRecord]) -> dict:
 
 @dg.asset(
     key=["raw", "cbs_kwb"],
+    deps=[dg.AssetKey(["raw", "pdok_buurten"])],
     group_name="sources",
     kinds={"duckdb", "python"},
     pool=WAREHOUSE_POOL,
     retry_policy=SOURCE_RETRY,
     description="CBS Kerncijfers wijken en buurten of the gemeente (its own row, wijken, buurten), "
-    "columns resolved through DataProperties; raw.cbs_kwb__columns names the CBS key behind each column.",
+    "columns resolved through DataProperties; raw.cbs_kwb__columns names the CBS key behind each column. "
+    "With kwb_route=buurten_file_attributes: the KWB attributes delivered with the buurt polygons.",
 )
 def cbs_kwb_raw(
     context: dg.AssetExecutionContext, http: HttpClient, warehouse: Warehouse, settings: PipelineSettings
 ) -> dg.MaterializeResult:
-    store = SnapshotStore(settings.snapshot_dir)
-    with bad_input_fails_without_retry():
-        extract = cbs_kwb.fetch_kwb(
-            http, store, settings.gemeente_code, settings.year, settings.cbs_odata_base_url
-        )
-    frame = extract.frame.with_columns(
-        pl.lit(extract.table_id).alias("table_id"), pl.lit(extract.year).alias("period_year")
-    )
-    columns = pl.DataFrame(  # noqa: F841 - read by DuckDB below
-        [vars(c) for c in extract.columns],
+    table_id = cbs_kwb.KWB_TABLES.get(settings.year, f"KWB {settings.year}")
+    if settings.kwb_route == "buurten_file_attributes":
+        with warehouse.connect() as con:
+            buurten = con.execute("select buurtcode, properties_json from raw.pdok_buurten").pl()
+        frame, columns = cbs_kwb.kwb_from_buurt_attributes(buurten, table_id)
+        snapshots, reused, modified = [], False, None
+    else:
+        store = SnapshotStore(settings.snapshot_dir)
+        with bad_input_fails_without_retry():
+            extract = cbs_kwb.fetch_kwb(
+                http, store, settings.gemeente_code, settings.year, settings.cbs_odata_base_url
+            )
+        frame, columns, snapshots = extract.frame, extract.columns, extract.snapshots
+        table_id, reused, modified = extract.table_id, extract.reused, extract.modified
+    frame = frame.with_columns(pl.lit(table_id).alias("table_id"), pl.lit(settings.year).alias("period_year"))
+    column_frame = pl.DataFrame(
+        [vars(c) for c in columns],
         schema={"name": pl.String, "key": pl.String, "title": pl.String, "unit": pl.String,
                 "datatype": pl.String, "topic_path": pl.String},
-    ).with_columns(pl.lit(extract.table_id).alias("table_id"))
+    ).with_columns(pl.lit(table_id).alias("table_id"))
     with warehouse.connect() as con:
-        con.execute("begin transaction")
-        con.execute("create or replace table raw.cbs_kwb as select * from frame")
-        con.execute("create or replace table raw.cbs_kwb__columns as select * from columns")
-        record_snapshots(con, "raw.cbs_kwb", extract.snapshots, context.run_id)
-        con.execute("commit")
-    missing = [c.name for c in extract.columns if c.key is None]
+        write_raw_table(con, "raw.cbs_kwb", frame, snapshots, context.run_id)
+        con.register("_columns", column_frame.to_arrow())
+        con.execute("create or replace table raw.cbs_kwb__columns as select * from _columns")
+        con.unregister("_columns")
+    missing = [c.name for c in columns if c.key is None]
     context.log.info(
-        f"CBS {extract.table_id} (Modified {extract.modified}): {frame.height} regions"
-        + (" from unchanged snapshots, nothing downloaded" if extract.reused else "")
+        f"KWB {table_id} ({settings.kwb_route}, Modified {modified}): {frame.height} regions"
+        + (" from unchanged snapshots, nothing downloaded" if reused else "")
     )
     return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": frame.height,
-            "dagster/table_name": "raw.cbs_kwb",
-            "cbs_table": extract.table_id,
-            "reused_unchanged_snapshot": extract.reused,
-            "columns_not_in_this_year": dg.MetadataValue.json(missing),
-            **snapshot_metadata(extract.snapshots),
-        }
+        metadata=raw_table_metadata(
+            "raw.cbs_kwb", frame, snapshots, cbs_table=table_id, route=settings.kwb_route,
+            reused_unchanged_snapshot=reused, columns_not_in_this_year=dg.MetadataValue.json(missing),
+        )
     )
 
 
@@ -107,30 +146,30 @@ def cbs_kwb_raw(
     kinds={"duckdb", "python"},
     pool=WAREHOUSE_POOL,
     retry_policy=SOURCE_RETRY,
-    description="Buurt boundaries of the gemeente from PDOK CBS wijken en buurten (OGC API Features, EPSG:28992).",
+    description="Buurt boundaries of the area: PDOK CBS wijken en buurten (OGC API Features, EPSG:28992) for "
+    "the gemeente, or a local GeoJSON/GeoPackage (buurten_file).",
 )
 def pdok_buurten_raw(
     context: dg.AssetExecutionContext, http: HttpClient, warehouse: Warehouse, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     store = SnapshotStore(settings.snapshot_dir)
     with bad_input_fails_without_retry():
-        extract = pdok_wijkenbuurten.fetch_buurten(
-            http, store, settings.gemeente_code, settings.year, settings.pdok_base_url
-        )
-    frame = extract.frame  # noqa: F841 - read by DuckDB below
+        if settings.buurten_file:
+            path = Path(settings.buurten_file)
+            snapshots = [snapshot_file(store, path, source_id=pdok_wijkenbuurten.SOURCE_ID, dataset=path.name,
+                                       licence=pdok_wijkenbuurten.LICENCE)]
+            frame = pdok_wijkenbuurten.read_buurten_file(path)
+            route = f"local file {path.name}"
+        else:
+            extract = pdok_wijkenbuurten.fetch_buurten(
+                http, store, settings.gemeente_code, settings.year, settings.pdok_base_url
+            )
+            frame, snapshots, route = extract.frame, extract.snapshots, "PDOK OGC API Features"
     with warehouse.connect() as con:
-        con.execute("begin transaction")
-        con.execute(
-            "create or replace table raw.pdok_buurten as select * exclude (geometry_wkb), "
-            f"{int(extract.year)} as geometry_year, st_geomfromwkb(geometry_wkb) as geometry from frame"
+        write_raw_table(
+            con, "raw.pdok_buurten", frame, snapshots, context.run_id,
+            select=f"* exclude (geometry_wkb), {int(settings.year)} as geometry_year, "
+            "st_geomfromwkb(geometry_wkb) as geometry",
         )
-        record_snapshots(con, "raw.pdok_buurten", extract.snapshots, context.run_id)
-        con.execute("commit")
-    context.log.info(f"PDOK wijken-en-buurten-{extract.year}: {extract.frame.height} buurten")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": extract.frame.height,
-            "dagster/table_name": "raw.pdok_buurten",
-            **snapshot_metadata(extract.snapshots),
-        }
-    )
+    context.log.info(f"buurten ({route}): {frame.height}")
+    return dg.MaterializeResult(metadata=raw_table_metadata("raw.pdok_buurten", frame, snapshots, route=route))

@@ -34,8 +34,12 @@ class ProjectPaths:
         return self.root / "dagster_home"
 
     @property
+    def demo_area(self) -> Path:
+        return self.root / "demo"
+
+    @property
     def demo_mirror(self) -> Path:
-        return self.root / "demo_mirror"
+        return self.demo_area / "mirror"
 
 
 def project_paths(environ: dict[str, str] | None = None) -> ProjectPaths:

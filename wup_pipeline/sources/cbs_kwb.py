@@ -371,3 +371,60 @@ def _value_list(content: bytes, where: str) -> list[dict]:
     if not isinstance(values, list):
         raise PayloadError(f"{where}: expected an OData 'value' list")
     return values
+
+
+# The KWB figures PDOK's wijken-en-buurten layer carries as attributes (names vary by year; first found wins).
+BUURT_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "gemeentenaam": ("gemeentenaam",),
+    "aantal_inwoners": ("aantal_inwoners",),
+    "huishoudens_totaal": ("aantal_huishoudens",),
+    "gemiddelde_huishoudensgrootte": ("gemiddelde_huishoudsgrootte", "gemiddelde_huishoudensgrootte"),
+    "woningvoorraad": ("woningvoorraad", "aantal_woningen"),
+    "gemiddelde_woz_waarde": ("gemiddelde_woningwaarde", "gemiddelde_woz_waarde_woning"),
+    "percentage_eengezinswoning": ("percentage_eengezinswoning",),
+    "percentage_meergezinswoning": ("percentage_meergezinswoning",),
+    "koopwoningen": ("percentage_koopwoningen",),
+    "huurwoningen_totaal": ("percentage_huurwoningen",),
+    "in_bezit_woningcorporatie": ("perc_huurwoningen_in_bezit_woningcorporaties",),
+    "in_bezit_overige_verhuurders": ("perc_huurwoningen_in_bezit_overige_verhuurders",),
+    "gemiddeld_aardgasverbruik": ("gemiddeld_gasverbruik_woning", "gemiddeld_gasverbruik_totaal"),
+    "gemiddeld_elektriciteitsverbruik": ("gemiddeld_elektriciteitsverbruik_woning",
+                                         "gemiddeld_elektriciteitsverbruik_totaal"),
+    "gemiddeld_inkomen_per_inwoner": ("gemiddeld_inkomen_inwoner", "gemiddeld_inkomen_per_inwoner"),
+    "oppervlakte_totaal": ("oppervlakte_totaal_in_ha",),
+    "oppervlakte_land": ("oppervlakte_land_in_ha",),
+}
+NEGATIVE_IS_SUPPRESSED = -99_999_999  # PDOK writes CBS's secrecy marks as large negative numbers
+
+
+def kwb_from_buurt_attributes(buurten: pl.DataFrame, table_id: str) -> tuple[pl.DataFrame, list[ResolvedColumn]]:
+    """KWB buurt rows from the attributes PDOK delivers with the buurt polygons (``properties_json``).
+
+    Gives the raw.cbs_kwb layout; columns the layer does not carry are null. For areas where the polygons come
+    from a local file and CBS OData is not wanted (e.g. a test area cut out of a municipality).
+    """
+    import json
+
+    properties = [json.loads(text) for text in buurten["properties_json"]]
+    data: dict[str, list] = {"wijken_en_buurten": buurten["buurtcode"].to_list(),
+                             "soort_regio": ["Buurt"] * buurten.height,
+                             "codering": buurten["buurtcode"].to_list()}
+    resolved = []
+    for column in KWB_COLUMNS:
+        if column.name in ("soort_regio", "codering"):
+            continue
+        names = BUURT_ATTRIBUTES.get(column.name, ())
+        found = next((n for n in names if any(n in p for p in properties)), None)
+        values = []
+        for p in properties:
+            value = p.get(found) if found else None
+            if isinstance(value, int | float) and not isinstance(value, bool) and value <= NEGATIVE_IS_SUPPRESSED:
+                value = None
+            values.append(value)
+        data[column.name] = values
+        resolved.append(ResolvedColumn(column.name, found, found, None, "String" if column.name == "gemeentenaam"
+                                       else "Double", f"PDOK wijken-en-buurten attribute ({table_id})"))
+    schema = {name: (pl.String if name in ("wijken_en_buurten", "soort_regio", "codering", "gemeentenaam")
+                     else pl.Float64) for name in data}
+    frame = pl.DataFrame(data, schema=schema, strict=False)
+    return frame.select("wijken_en_buurten", *[c.name for c in KWB_COLUMNS]), resolved

@@ -293,3 +293,26 @@ def match_portfolio_to_bag(
     )
     log.info("portfolio matched to BAG: %d matched, %d unmatched", matched.height, unmatched.height)
     return matched, unmatched
+
+
+PORTFOLIO_SCHEMA = {
+    "source_row": pl.Int64, "corporation": pl.String, "vbo_id": pl.String, "postcode": pl.String,
+    "house_number": pl.Int64, "house_letter": pl.String, "house_number_addition": pl.String,
+    "energy_label": pl.String, "label_date": pl.Date, "planned_renovation_year": pl.Int64,
+    "planned_measure": pl.String, "rent_class": pl.String,
+}
+
+
+def matched_portfolio(portfolio: pl.DataFrame, verblijfsobjecten: pl.DataFrame) -> pl.DataFrame:
+    """Every portfolio row once, with ``matched_vbo_id``, ``match_method`` and ``unmatched_reason``."""
+    bag_columns = ["vbo_id", "postcode", "huisnummer", "huisletter", "toevoeging"]
+    matched, unmatched = match_portfolio_to_bag(portfolio, verblijfsobjecten.select(bag_columns))
+    return pl.concat(
+        [
+            matched.select(*PORTFOLIO_SCHEMA, pl.col("vbo_id").alias("matched_vbo_id"), "match_method",
+                           pl.lit(None, pl.String).alias("unmatched_reason")),
+            unmatched.select(*PORTFOLIO_SCHEMA, pl.lit(None, pl.String).alias("matched_vbo_id"),
+                             pl.lit(None, pl.String).alias("match_method"), pl.col("reason").alias("unmatched_reason")),
+        ],
+        how="vertical_relaxed",
+    ).sort("source_row")

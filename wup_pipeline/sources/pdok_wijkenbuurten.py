@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 import shapely
 from shapely.geometry import shape
 
+from wup_pipeline.resources.errors import InputError
 from wup_pipeline.resources.http import HttpClient
 from wup_pipeline.resources.paging import PayloadError, iter_pages, ogc_next_link
 from wup_pipeline.resources.snapshots import SnapshotRecord, SnapshotStore
@@ -123,3 +125,36 @@ def _features(content: bytes, where: str) -> list[dict]:
         return json.loads(content)["features"]
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise PayloadError(f"{where}: not an OGC API feature page ({exc})") from exc
+
+
+def read_buurten_file(path: str | Path, gemeente_codes: list[str] | None = None) -> pl.DataFrame:
+    """Buurt polygons from a local GeoJSON or GeoPackage with the PDOK wijken-en-buurten attributes.
+
+    Reprojected to EPSG:28992 (a GeoJSON without a ``crs`` member is WGS84, as RFC 7946 says); the same
+    frame as ``features_to_frame``. ``gemeente_codes`` keeps only those gemeenten.
+    """
+    import json
+
+    import geopandas as gpd
+
+    path = Path(path)
+    try:
+        frame = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several error types for unreadable files
+        raise InputError(str(path), f"not a readable GeoJSON/GeoPackage: {exc}") from exc
+    if frame.crs is None:
+        frame = frame.set_crs("EPSG:4326")
+    frame = frame.to_crs("EPSG:28992")
+    missing = [f for f in BUURT_FIELDS if f not in frame.columns]
+    if missing:
+        raise InputError(str(path), f"columns {missing} are missing; found {list(frame.columns)}")
+    features = []
+    for index, row in enumerate(frame.to_dict("records")):
+        geometry = row.pop("geometry")
+        properties = {k: (None if v != v else v) for k, v in row.items()}  # NaN -> null
+        features.append({"id": index, "properties": properties,
+                         "geometry": json.loads(json.dumps(shapely.geometry.mapping(geometry)))})
+    result = features_to_frame(features, str(path))
+    if gemeente_codes:
+        result = result.filter(pl.col("gemeentecode").is_in(gemeente_codes))
+    return result
