@@ -31,13 +31,13 @@ OUTSIDE_NL_EVERY = 50_000  # x_rd outside the Netherlands: 0.002 %
 
 def generate(path: Path, rows: int, threads: int) -> None:
     """raw.bag_panden (rows/2) and raw.bag_verblijfsobjecten (rows), set-based in DuckDB."""
-    from wup_pipeline.resources.warehouse import ensure_audit_tables
-
     with duckdb.connect(str(path)) as con:
         con.execute(f"set threads = {int(threads)}")
         con.execute("create schema if not exists raw")
         con.execute("create schema if not exists audit")
-        ensure_audit_tables(con)
+        # The audit.snapshots columns the checks read (provenance, freshness); the full table is in warehouse.py.
+        con.execute("create table audit.snapshots (snapshot_id varchar, source_id varchar, dataset varchar, "
+                    "retrieved_at varchar, source_version varchar, raw_table varchar, rows bigint)")
         con.execute(f"""
             create table raw.bag_panden as
             select printf('0518%02d%010d', 10, i) as pand_id,

@@ -6,7 +6,7 @@ import os
 
 import dagster as dg
 
-from wup_pipeline.assets import housing_model, outputs, raw, raw_housing
+from wup_pipeline.assets import housing_model, outputs, raw, raw_energy, raw_housing, raw_municipal
 from wup_pipeline.assets.parameters import parameter_assets
 from wup_pipeline.assets.sql_models import sql_model_assets
 from wup_pipeline.resources.http import HttpClient
@@ -59,6 +59,8 @@ def build_definitions(
         raw.cbs_kwb_raw,
         raw.pdok_buurten_raw,
         *raw_housing.ASSETS,
+        *raw_energy.ASSETS,
+        *raw_municipal.ASSETS,
         *parameter_assets(),
         *sql_model_assets(sql_models_dir()),
         *housing_model.ASSETS,

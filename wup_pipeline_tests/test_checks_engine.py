@@ -12,6 +12,7 @@ import pytest
 from wup_pipeline.checks.expectations import (
     CurrentYear,
     DaysAgo,
+    Expectation,
     Kind,
     Severity,
     between,
@@ -83,7 +84,8 @@ def make_tables(con: duckdb.DuckDBPyConnection, rows, retrieved_at: dt.datetime 
                 "('0518100000000002'), ('0518100000000003')) v(pand_id)")
     con.execute("create or replace table raw.vbo (vbo_id varchar, pand_id varchar, postcode varchar, "
                 "huisnummer integer, area double, bouwjaar integer, registered date, valid_until date, label varchar)")
-    con.executemany("insert into raw.vbo values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    if rows:
+        con.executemany("insert into raw.vbo values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     con.execute("delete from audit.snapshots where raw_table = 'raw.vbo'")
     con.execute("insert into audit.snapshots (snapshot_id, dataset, retrieved_at, raw_table) values "
                 "('abc', 'bag/GM0518', ?, 'raw.vbo')", [retrieved_at.isoformat() + "+00:00"])
@@ -146,6 +148,14 @@ def test_engines_agree_on_a_dirty_table_and_count_right(con):
     reference = sql.result("pand_id_in_pand")
     assert reference.success and reference.unexpected_count == 2  # 5 of 7 known: above mostly=0.6
     assert sql.result("area_range").result["missing_count"] == 2
+
+
+def test_engines_agree_on_an_empty_table(con):
+    make_tables(con, [])
+    results = both(con, EVERYTHING)
+    assert_same(results)
+    failed = [r.name for r in results["great_expectations"].results if not r.success]
+    assert failed == ["registered_fresh", "row_count_vs_previous"]  # no newest date; an empty delivery
 
 
 def test_a_missing_column_or_table_fails_alike_with_a_message(con):
@@ -236,9 +246,10 @@ def test_unportable_regexes_are_refused():
         matches("postcode", r"^\d{4}[A-Z]{2}$")
     with pytest.raises(ValueError, match="last character"):
         matches("code", r"^(GM$|WK)")
-    with pytest.raises(ValueError, match="table-level rule"):
-        suite("s", "raw.t", unique("id").__class__("x", "expect_column_values_to_be_unique", {"column": "id"},
-                                                  Severity.ERROR, Kind.ROW))
+    with pytest.raises(ValueError, match="table-level rule"):  # duplicates are not one row's fault
+        Expectation("id_unique", "expect_column_values_to_be_unique", {"column": "id"}, Severity.ERROR, Kind.ROW)
+    with pytest.raises(ValueError, match="duplicate expectation names"):
+        suite("s", "raw.t", not_null("id"), not_null("id"))
 
 
 def test_every_registered_suite_is_well_formed():

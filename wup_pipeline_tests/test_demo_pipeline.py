@@ -6,7 +6,8 @@ import polars as pl
 import pytest
 
 from wup_pipeline.definitions import build_definitions
-from wup_pipeline.demo.generator import DEMO_GEMEENTE, demo_population, write_demo_mirror
+from wup_pipeline.demo.area import write_demo_area
+from wup_pipeline.demo.generator import DEMO_GEMEENTE, demo_population
 from wup_pipeline.resources.mirror import mirror_path
 from wup_pipeline.resources.settings import ProjectPaths
 from wup_pipeline.sources.cbs_kwb import DEFAULT_BASE_URL, KWB_TABLES
@@ -14,8 +15,8 @@ from wup_pipeline.sources.cbs_kwb import DEFAULT_BASE_URL, KWB_TABLES
 BINNENSTAD = "BU99990101"
 
 
-def run_demo(paths: ProjectPaths, mirror) -> dg.ExecuteInProcessResult:
-    defs = build_definitions(paths, mirror_dir=str(mirror))
+def run_demo(paths: ProjectPaths, mirror, settings: dict) -> dg.ExecuteInProcessResult:
+    defs = build_definitions(paths, mirror_dir=str(mirror), settings=settings)
     with dg.DagsterInstance.ephemeral() as instance:
         return defs.resolve_job_def("wup_all").execute_in_process(instance=instance, raise_on_error=False)
 
@@ -24,10 +25,10 @@ def run_demo(paths: ProjectPaths, mirror) -> dg.ExecuteInProcessResult:
 def demo_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo_run")
     paths = ProjectPaths(root=root, published_warehouse=root / "published" / "wup.duckdb")
-    write_demo_mirror(paths.demo_mirror)
-    result = run_demo(paths, paths.demo_mirror)
-    assert result.success
-    return paths, result
+    area = write_demo_area(paths.demo_area)
+    result = run_demo(paths, paths.demo_mirror, area.settings)
+    assert result.success, [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure]
+    return paths, result, area
 
 
 def mart(paths: ProjectPaths) -> pl.DataFrame:
@@ -36,7 +37,7 @@ def mart(paths: ProjectPaths) -> pl.DataFrame:
 
 
 def test_factscan_has_every_demo_buurt(demo_run):
-    paths, _ = demo_run
+    paths, _, _ = demo_run
     frame = mart(paths)
     assert frame.height == 12
     assert frame["buurt_code"].str.contains(r"^BU9999\d{4}$").all()
@@ -45,7 +46,7 @@ def test_factscan_has_every_demo_buurt(demo_run):
 
 def test_hand_checked_buurt(demo_run):
     """Binnenstad, seed 2026: CBS figures as published by the demo, area from the polygon."""
-    paths, _ = demo_run
+    paths, _, _ = demo_run
     row = mart(paths).filter(pl.col("buurt_code") == BINNENSTAD).to_dicts()[0]
     assert row["dwellings"] == 1600
     assert row["inhabitants"] == 2735  # 2,736 rounded to 5 like CBS
@@ -61,7 +62,7 @@ def test_hand_checked_buurt(demo_run):
 
 def test_mart_agrees_with_the_ground_truth(demo_run):
     """Independent of the CBS rounding: counts and shares recomputed from the synthetic dwellings."""
-    paths, _ = demo_run
+    paths, _, _ = demo_run
     truth = demo_population().dwellings.group_by("buurt_code").agg(
         pl.len().alias("n"),
         (pl.col("owner_type") == "corporation").mean().alias("corporation"),
@@ -73,14 +74,14 @@ def test_mart_agrees_with_the_ground_truth(demo_run):
 
 
 def test_small_buurt_income_is_suppressed_not_zero(demo_run):
-    paths, _ = demo_run
+    paths, _, _ = demo_run
     row = mart(paths).filter(pl.col("buurt_code") == "BU99990303").to_dicts()[0]
     assert row["income_per_inhabitant_eur"] is None
     assert row["dwellings"] == 36
 
 
 def test_audit_tables_are_filled(demo_run):
-    paths, _ = demo_run
+    paths, _, _ = demo_run
     with duckdb.connect(str(paths.published_warehouse), read_only=True) as con:
         snapshots = con.execute(
             "select source_id, raw_table, length(sha256), bytes > 0, licence is not null from audit.snapshots"
@@ -90,14 +91,15 @@ def test_audit_tables_are_filled(demo_run):
             "where model = 'marts.factscan_buurt' and column_name = 'avg_woz_eur'"
         ).fetchall()
         columns = dict(con.execute("select name, key from raw.cbs_kwb__columns").fetchall())
-    assert {(s[0], s[1]) for s in snapshots} == {("cbs_kwb", "raw.cbs_kwb"), ("pdok_wijkenbuurten", "raw.pdok_buurten")}
+    assert {("cbs_kwb", "raw.cbs_kwb"), ("pdok_wijkenbuurten", "raw.pdok_buurten"),
+            ("bag", "raw.bag_verblijfsobjecten")} <= {(s[0], s[1]) for s in snapshots}
     assert all(s[2] == 64 and s[3] and s[4] for s in snapshots)
     assert lineage == [("staging.stg_cbs__kwb", "avg_woz_eur")]
     assert columns["gemiddelde_woz_waarde"].startswith("GemiddeldeWOZWaardeVanWoningen_")
 
 
 def test_column_lineage_is_in_dagster_metadata(demo_run):
-    _, result = demo_run
+    _, result, _ = demo_run
     materialization = result.asset_materializations_for_node("marts__factscan_buurt")[0]
     lineage = materialization.metadata["dagster/column_lineage"].value
     deps = lineage.deps_by_column["avg_gas_m3"]
@@ -108,7 +110,7 @@ def test_column_lineage_is_in_dagster_metadata(demo_run):
 
 
 def test_factscan_pages_are_written(demo_run):
-    paths, _ = demo_run
+    paths, _, _ = demo_run
     pages = paths.outputs / DEMO_GEMEENTE / "factscan"
     assert len(list(pages.glob("BU*.html"))) == 12
     html = (pages / f"{BINNENSTAD}.html").read_text(encoding="utf-8")
@@ -121,14 +123,14 @@ def test_a_bad_source_stops_the_run_and_keeps_the_published_warehouse(demo_run, 
     """Corrupt the CBS page in a copy of the mirror: the run fails, the published file is untouched."""
     import shutil
 
-    paths, _ = demo_run
+    paths, _, _ = demo_run
     before = paths.published_warehouse.read_bytes()
     mirror = tmp_path / "mirror"
     shutil.copytree(paths.demo_mirror, mirror)
     page = mirror_path(mirror, f"{DEFAULT_BASE_URL}/{KWB_TABLES[2024]}/TableInfos", {"$format": "json"})
     page.write_text('{"value": [', encoding="utf-8")
     broken = ProjectPaths(root=paths.root, published_warehouse=paths.published_warehouse)
-    result = run_demo(broken, mirror)
+    result = run_demo(broken, mirror, demo_run[2].settings)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert failure.step_key == "raw__cbs_kwb"

@@ -165,8 +165,8 @@ def kleinverbruik_raw(
 
 @dg.asset(
     key=["raw", "param_energy_conversion"],
-    group_name="sources",
-    kinds={"duckdb", "python"},
+    group_name="parameters",
+    kinds={"duckdb", "csv"},
     pool=WAREHOUSE_POOL,
     description="Parameters wup_pipeline/parameters/energy_conversion.csv, one value per row with unit and source: "
     "gas lower heating value, HR boiler efficiencies and pipe losses (PBL Vesta 3.0 functional design) that turn "
@@ -179,7 +179,8 @@ def param_energy_conversion_raw(
         frame = load_parameters(ENERGY_CONVERSION)
     with resources.as_file(resources.files(PACKAGE).joinpath(f"{ENERGY_CONVERSION}.csv")) as path:
         snapshots = [snapshot_file(SnapshotStore(settings.snapshot_dir), path, source_id="parameters",
-                                   dataset=path.name, rows=frame.height)]
+                                   dataset=path.name, rows=frame.height,
+                                   licence="EUPL-1.2 (this project); values cited from their publications")]
     with warehouse.connect() as con:
         write_raw_table(con, "raw.param_energy_conversion", frame, snapshots, context.run_id)
     context.log.info(f"energy conversion parameters: {frame.height} rows")

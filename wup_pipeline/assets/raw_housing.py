@@ -142,7 +142,8 @@ def corporation_portfolio_raw(
     with bad_input_fails_without_retry():
         if path:
             snapshots = [snapshot_file(SnapshotStore(settings.snapshot_dir), Path(path),
-                                       source_id="corporation_portfolio", dataset=Path(path).name)]
+                                       source_id="corporation_portfolio", dataset=Path(path).name,
+                                       licence="supplied by the housing corporation; terms of the supplier")]
             portfolio = corporation_portfolio.read_corporation_portfolio(path)
         else:
             portfolio = pl.DataFrame(schema=corporation_portfolio.PORTFOLIO_SCHEMA)

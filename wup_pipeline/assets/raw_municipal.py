@@ -30,10 +30,12 @@ PARTICIPATION_SOURCE_ID = "participation"
 # Addresses that place survey rows given by postcode only (participation.postcode_buurten).
 VERBLIJFSOBJECTEN = dg.AssetKey(["intermediate", "int_verblijfsobjecten"])
 NOT_CONFIGURED = "not configured: empty table"
+# Municipal files are not open data: their terms are the supplier's.
+MUNICIPAL_TERMS = "supplied by the gemeente; terms of the supplier"
 
 
 def snapshot_input_file(store: SnapshotStore, path: str | Path, *, source_id: str, setting: str,
-                        licence: str | None = None) -> SnapshotRecord:
+                        licence: str | None = MUNICIPAL_TERMS) -> SnapshotRecord:
     """Copy a configured local file into the snapshot store; a missing file is an ``InputError`` naming the setting."""
     path = Path(path)
     if not path.is_file():
@@ -44,10 +46,11 @@ def snapshot_input_file(store: SnapshotStore, path: str | Path, *, source_id: st
 def personal_file_record(
     path: str | Path, *, source_id: str, setting: str, chunk_size: int = 1 << 20
 ) -> SnapshotRecord:
-    """A provenance record for a file holding personal data: sha256 and size, but NO copy (``path`` is empty).
+    """A provenance record for a participation file: sha256 and size, but NO copy (``path`` is empty).
 
-    The file stays where the organisation keeps personal data; the checksum proves which version was aggregated.
-    Not appended to the snapshot store's index, whose records promise a stored copy.
+    The survey holds personal data, and the contact moments are kept with it; the files stay where the organisation
+    keeps personal data, and the checksum proves which version was aggregated. Not appended to the snapshot store's
+    index, whose records promise a stored copy.
     """
     path = Path(path)
     if not path.is_file():
@@ -59,9 +62,9 @@ def personal_file_record(
             size += len(chunk)
     sha = digest.hexdigest()
     return SnapshotRecord(
-        snapshot_id=sha, source_id=source_id, dataset=f"{path.name} (personal data: not stored)",
+        snapshot_id=sha, source_id=source_id, dataset=f"{path.name} (not stored: participation record)",
         url=path.resolve().as_uri(), retrieved_at=utc_now(), sha256=sha, bytes=size, path="",
-        licence="personal data (AVG/GDPR): aggregates only",
+        licence="participation record (AVG/GDPR): only aggregates per buurt are kept",
     )
 
 

@@ -14,9 +14,10 @@ def column_metadata(model: SqlModel, built: BuiltModel) -> dict:
     deps_by_column: dict[str, list[dg.TableColumnDep]] = {}
     for row in built.lineage:
         schema, table = row.source_table.split(".")
-        deps_by_column.setdefault(row.column, []).append(
-            dg.TableColumnDep(asset_key=dg.AssetKey([schema, table]), column_name=row.source_column)
-        )
+        dep = dg.TableColumnDep(asset_key=dg.AssetKey([schema, table]), column_name=row.source_column)
+        deps = deps_by_column.setdefault(row.column, [])
+        if dep not in deps:  # one source column can reach an output by two paths
+            deps.append(dep)
     return {
         "dagster/column_lineage": dg.TableColumnLineage(deps_by_column=deps_by_column),
         "dagster/row_count": built.row_count,

@@ -174,9 +174,14 @@ def _name(name: str | None, default: str) -> str:
 
 
 def not_null(column: str, *, severity: Severity = Severity.ERROR, kind: Kind = Kind.ROW, name: str | None = None,
-             description: str = "") -> Expectation:
+             mostly: float | None = None, description: str = "") -> Expectation:
+    """``column`` is filled (``mostly``: in at least this share of the rows; then a table rule)."""
+    kwargs: dict[str, Any] = {"column": column}
+    if mostly is not None:
+        kwargs["mostly"] = mostly
+        kind = Kind.TABLE
     return Expectation(_name(name, f"{column}_not_null"), "expect_column_values_to_not_be_null",
-                       {"column": column}, severity, kind, description or f"{column} is filled")
+                       kwargs, severity, kind, description or f"{column} is filled")
 
 
 def matches(column: str, regex: str, *, severity: Severity = Severity.ERROR, kind: Kind = Kind.ROW,

@@ -1,9 +1,12 @@
 """Quarantine: rows failing ERROR row rules move from ``<schema>.<table>`` to ``quarantine.<table>``.
 
-Set-based and in one transaction: one aggregate query counts the rows per reason, then one
-INSERT ... SELECT copies the failing rows (with the names of the rules they fail) and one DELETE
-removes them. Either all of it happens or none. The raw snapshot files stay in the snapshot store,
-so a quarantined row is never lost: it is here, with its reasons, and in the source payload.
+Set-based and in one transaction: one scan marks the failing rows (row id + the names of the rules
+they fail), an INSERT ... SELECT copies them, the counts per reason come from the copied rows, and
+a DELETE by row id removes them from the source. Either all of it happens or none (too many
+failing rows: rolled back). Quarantine works on base tables (row ids), which raw tables are.
+
+The raw snapshot files stay in the snapshot store, so a quarantined row is never lost: it is here,
+with its reasons, and in the source payload.
 """
 
 from __future__ import annotations
@@ -87,44 +90,51 @@ def apply_quarantine(
 
     predicates = [unexpected_predicate(p, catalog, alias=None) for p in rules]
     any_failing = " or ".join(predicates)
-    key = _key_expression(suite, catalog)
-    stats = con.execute(
-        f"select count(*), count(*) filter (where {any_failing}), "
-        + ", ".join(f"count(*) filter (where {p}), arg_min({key}, rowid, {EXAMPLES_PER_REASON}) filter (where {p})"
-                    for p in predicates)
-        + f" from {source}"
-    ).fetchone()
-    rows_before, failing = stats[0], stats[1]
-    by_reason, examples = {}, {}
-    for i, p in enumerate(rules):
-        count, sample = stats[2 + 2 * i], stats[3 + 2 * i]
-        if count:
-            by_reason[p.expectation.name] = count
-            examples[p.expectation.name] = [s for s in (sample or []) if s is not None]
-    summary = QuarantineSummary(table, target, run_id, rows_before, failing, 0, rows_before, by_reason, examples)
-    if failing == 0:
-        return summary
-    if max_share is not None and failing > max_share * rows_before:
-        summary.refused = (f"{failing} of {rows_before} rows ({failing / rows_before:.1%}) fail row rules, more than "
-                           f"the {max_share:.0%} a delivery may lose to quarantine; nothing was moved")
-        return summary
-
     reasons = "list_filter([" + ", ".join(
         f"case when {p} then {sql_literal(r.expectation.name)} end" for p, r in zip(predicates, rules, strict=True)
     ) + "], reason -> reason is not null)"
+    rows_before = con.execute(f"select count(*) from {source}").fetchone()[0]
+    summary = QuarantineSummary(table, target, run_id, rows_before, 0, 0, rows_before)
+    # One scan evaluates the rules and keeps the failing rows' ids with their reasons; copying and deleting
+    # by row id then costs little (10 M rows: ~6 s, against ~11 s for evaluating the rules in both).
+    flagged = f"quarantine_flagged_{uuid.uuid4().hex[:12]}"
     con.execute("begin transaction")
     try:
+        failing = con.execute(
+            f"create temp table {flagged} as select rowid as row_id, {reasons} as quarantine_reasons "
+            f"from {source} where {any_failing}"
+        ).fetchone()[0]
+        summary.rows_failing = failing
+        if failing == 0:
+            con.execute("rollback")
+            return summary
         con.execute(f"create schema if not exists {QUARANTINE_SCHEMA}")
         _ensure_quarantine_table(con, source, target, catalog)
-        inserted = con.execute(
-            f"insert into {qualified(target)} by name select *, {reasons} as quarantine_reasons, "
-            f"cast(? as timestamp) as quarantined_at, ? as run_id from {source} where {any_failing}",
-            [now, run_id],
-        ).fetchone()[0]
-        deleted = con.execute(f"delete from {source} where {any_failing}").fetchone()[0]
-        if inserted != failing or deleted != failing:
-            raise RuntimeError(f"quarantine of {table}: counted {failing} failing rows, copied {inserted}, "
-                               f"deleted {deleted}; rolled back")
+        stamped = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # also tells this batch from earlier ones
+        con.execute(
+            f"insert into {qualified(target)} by name select source.*, flagged.quarantine_reasons, "
+            f"cast(? as timestamp) as quarantined_at, ? as run_id "
+            f"from {source} as source join {flagged} as flagged on source.rowid = flagged.row_id",
+            [stamped, run_id],
+        )
+        key = _key_expression(suite, catalog)
+        for reason, count, examples in con.execute(
+            f"select reason, count(*), list(key order by key)[1:{EXAMPLES_PER_REASON}] from ("
+            f"select unnest(quarantine_reasons) as reason, {key} as key from {qualified(target)} "
+            "where run_id = ? and quarantined_at = ?) group by reason order by reason",
+            [run_id, stamped],
+        ).fetchall():
+            summary.by_reason[reason] = count
+            summary.examples[reason] = [e for e in (examples or []) if e is not None]
+        if max_share is not None and failing > max_share * rows_before:
+            con.execute("rollback")
+            summary.refused = (f"{failing} of {rows_before} rows ({failing / rows_before:.1%}) fail row rules, "
+                               f"more than the {max_share:.0%} a delivery may lose to quarantine; nothing was moved")
+            return summary
+        deleted = con.execute(f"delete from {source} where rowid in (select row_id from {flagged})").fetchone()[0]
+        if deleted != failing:
+            raise RuntimeError(f"quarantine of {table}: {failing} failing rows but {deleted} deleted")
+        con.execute(f"drop table {flagged}")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

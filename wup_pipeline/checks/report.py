@@ -7,6 +7,7 @@ vbo_id or a CBS region code), never other fields: nothing personal ends up in a 
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Mapping
@@ -148,6 +149,21 @@ def _add_quarantine(con, section: TableSection, run_id: str, suite: Suite | None
                           for r, n, examples in reasons]
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _arguments(kwargs_json: str) -> str:
+    """The rule in short: regex, bounds, value set (the column is in the check name)."""
+    try:
+        kwargs = json.loads(kwargs_json)
+    except (TypeError, ValueError):
+        return ""
+    shown = [f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in kwargs.items()
+             if k not in ("column", "strict_min", "strict_max") and v not in (None, False)]
+    return _short(", ".join(shown), MAX_CELL)
+
+
 def _md(value) -> str:
     return str(value if value is not None else "").replace("|", "\\|").replace("\n", " ")
 
@@ -165,21 +181,22 @@ def render_quality_report(con: duckdb.DuckDBPyConnection, run_id: str,
     if not report.tables:
         return "\n".join(lines + ["No data-quality results were recorded for this run.", ""])
     lines += [
-        f"Checked at {report.checked_at} UTC: {len(report.tables)} tables, {report.expectations} expectations, "
-        f"{report.failed_errors} blocking failures, {report.warnings} warnings, "
-        f"{report.quarantined_rows} rows quarantined.", "",
+        f"Checked at {report.checked_at} UTC: {_plural(len(report.tables), 'table')}, "
+        f"{_plural(report.expectations, 'expectation')}, {_plural(report.failed_errors, 'blocking failure')}, "
+        f"{_plural(report.warnings, 'warning')}, {_plural(report.quarantined_rows, 'row')} quarantined.", "",
     ]
     for t in report.tables:
         lines += [f"## {t.table_name}", "",
                   f"Suite `{t.suite}`, {t.element_count} rows, engine `{t.engine}`"
                   + (f", source version {_md(t.source_version)}" if t.source_version else "")
                   + (f", snapshots {_md(_short(t.snapshot_id, 40))}" if t.snapshot_id else "") + ".", "",
-                  "| check | expectation | severity | kind | result | unexpected rows | observed |",
-                  "|---|---|---|---|---|---:|---|"]
+                  "| check | expectation | rule | severity | kind | result | unexpected rows | observed |",
+                  "|---|---|---|---|---|---|---:|---|"]
         for c in t.checks:
             observed = c.error or c.observed_value
             unexpected = "" if c.unexpected_count is None else f"{c.unexpected_count} of {c.element_count}"
-            lines.append(f"| {_md(c.check_name)} | {_md(c.expectation_type)} | {c.severity} | {c.kind} | "
+            lines.append(f"| {_md(c.check_name)} | {_md(c.expectation_type)} | {_md(_arguments(c.kwargs_json))} | "
+                         f"{c.severity} | {c.kind} | "
                          f"{_result_word(c)} | {unexpected} | {_md(observed)} |")
         lines.append("")
         if t.quarantine:
@@ -207,9 +224,10 @@ td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left;vertical-align:t
 <h2>{{ t.table_name }}</h2>
 <p>Suite <code>{{ t.suite }}</code>, {{ t.element_count }} rows, engine <code>{{ t.engine }}</code>
 {%- if t.source_version %}, source version {{ t.source_version }}{% endif %}.</p>
-<table><tr><th>check</th><th>expectation</th><th>severity</th><th>kind</th><th>result</th>
+<table><tr><th>check</th><th>expectation</th><th>rule</th><th>severity</th><th>kind</th><th>result</th>
 <th>unexpected rows</th><th>observed</th></tr>
-{% for c in t.checks %}<tr><td>{{ c.check_name }}</td><td>{{ c.expectation_type }}</td><td>{{ c.severity }}</td>
+{% for c in t.checks %}<tr><td>{{ c.check_name }}</td><td>{{ c.expectation_type }}</td>
+<td>{{ arguments(c.kwargs_json) }}</td><td>{{ c.severity }}</td>
 <td>{{ c.kind }}</td><td class="{{ c.outcome }}">{{ c.outcome }}</td>
 <td>{% if c.unexpected_count is not none %}{{ c.unexpected_count }} of {{ c.element_count }}{% endif %}</td>
 <td>{{ c.error or c.observed_value }}</td></tr>
@@ -225,7 +243,7 @@ td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left;vertical-align:t
 
 def render_quality_report_html(con: duckdb.DuckDBPyConnection, run_id: str,
                                suites: Mapping[str, Suite] | None = None) -> str:
-    return HTML_TEMPLATE.render(report=collect_report(con, run_id, suites))
+    return HTML_TEMPLATE.render(report=collect_report(con, run_id, suites), arguments=_arguments)
 
 
 def write_quality_report(con: duckdb.DuckDBPyConnection, run_id: str, out_dir: Path) -> tuple[Path, Path]:

@@ -45,6 +45,8 @@ def jsonable(value: Any) -> Any:
     """Plain JSON values from numpy/pandas/duckdb scalars, dates and tuples."""
     if value is None or isinstance(value, (bool, str)):
         return value
+    if type(value).__name__ in ("NAType", "NaTType"):  # pandas' missing values
+        return None
     if isinstance(value, float):
         return None if math.isnan(value) else value
     if isinstance(value, int):
@@ -69,8 +71,6 @@ def jsonable(value: Any) -> Any:
         if isinstance(item, int) and type(value).__name__.startswith("datetime64"):
             return jsonable(dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=item // 1000))
         return jsonable(item)
-    if value.__class__.__name__ in ("NAType", "NaTType"):
-        return None
     return str(value)
 
 

@@ -35,7 +35,6 @@ from wup_pipeline.checks.expectations import (
     Severity,
     Suite,
     between,
-    fresh_column,
     fresh_snapshot,
     in_set,
     matches,
@@ -75,6 +74,7 @@ PAND_STATUSES = ("Bouwvergunning verleend", "Bouw gestart", "Pand in gebruik", "
 # The project's own vocabularies (wup_pipeline/demo/calibration.py); a model may add values: WARN only.
 DWELLING_TYPES = ("apartment", "terraced", "corner", "semi_detached", "detached")
 OWNER_TYPES = ("owner_occupied", "corporation", "private_rent")
+RENT_CLASSES = ("sociaal", "middenhuur", "vrije_sector")  # docs/templates.md
 RD_X = (0, 300_000)
 RD_Y = (300_000, 650_000)
 LABEL_FILE_START = dt.datetime(2006, 1, 1)  # EP-Online registrations start well after this
@@ -111,12 +111,14 @@ def build_year_rules(column: str):
 
 
 def address_rules(postcode: str = "postcode", house_number: str = "huisnummer",
-                  letter: str | None = "huisletter", addition: str | None = "toevoeging"):
+                  letter: str | None = "huisletter", addition: str | None = "toevoeging",
+                  postcode_expected: bool = True):
     rules = [
         matches(postcode, POSTCODE),
-        not_null(postcode, severity=WARN),
         between(house_number, 1, 99_999, name=f"{house_number}_range"),
     ]
+    if postcode_expected:
+        rules.append(not_null(postcode, severity=WARN))
     if letter:
         rules.append(matches(letter, r"^[A-Za-z]$", severity=WARN))
     if addition:
@@ -239,8 +241,7 @@ BAG_VERBLIJFSOBJECTEN = suite(
     in_set("status", VBO_STATUSES, severity=WARN),
     between("x_rd", *RD_X, name="x_rd_in_netherlands"),
     between("y_rd", *RD_Y, name="y_rd_in_netherlands"),
-    matches("buurt_code", BU_CODE),
-    not_null("buurt_code", severity=WARN),
+    matches("buurt_code", BU_CODE),  # mostly empty in raw: the buurt is assigned in intermediate
     row_count_near_previous(0.2),
     fresh_snapshot(45),
     quarantine=True, key_columns=("vbo_id",),
@@ -271,7 +272,7 @@ ENERGY_LABELS_SUITE = suite(
                       "registration_date": "temporal", "valid_until": "temporal"}),
     matches("vbo_id", VBO_ID),
     not_null("vbo_id", severity=WARN),
-    unique("vbo_id", severity=WARN),  # the intermediate model keeps the newest label; its own suite checks that
+    unique("vbo_id"),  # one label per verblijfsobject: the newest valid registration (sources/ep_online.py)
     address_rules(),
     not_null("energy_label"),
     in_set("energy_label", ENERGY_LABELS),
@@ -279,31 +280,35 @@ ENERGY_LABELS_SUITE = suite(
     between("registration_date", LABEL_FILE_START, DaysAgo(-1), name="registration_date_range",
             description="registered after 2006 and not in the future"),
     not_before("valid_until", "registration_date"),
-    fresh_column("registration_date", 60),
-    row_count_near_previous(0.2),
+    # Not configured means no rows (every label is then estimated): a WARN, not a block.
+    row_count_near_previous(0.2, severity=WARN),
     fresh_snapshot(45),
     quarantine=True, key_columns=("vbo_id",),
-    description="Registered energy labels (EP-Online).",
+    description="Registered energy labels (EP-Online), one per verblijfsobject.",
 )
 
 CORPORATION_PORTFOLIO = suite(
     "corporation_portfolio", "raw.corporation_portfolio",
-    required_columns({"corporation": "string", "bag_vbo_id": "string", "postcode": "string", "huisnummer": "integer",
-                      "energy_label": "string", "label_date": "temporal", "planned_renovation_year": "integer"}),
+    required_columns({"corporation": "string", "vbo_id": "string", "postcode": "string", "house_number": "integer",
+                      "energy_label": "string", "label_date": "temporal", "planned_renovation_year": "integer",
+                      "rent_class": "string", "matched_vbo_id": "string", "match_method": "string"}),
     not_null("corporation"),
-    matches("bag_vbo_id", VBO_ID),
-    not_null("bag_vbo_id", severity=WARN),
-    unique("bag_vbo_id"),
-    # A portfolio is delivered per gemeente; a wrong id column (e.g. nummeraanduiding ids) matches ~0 %.
-    references("bag_vbo_id", "raw.bag_verblijfsobjecten", "vbo_id", mostly=0.95),
-    address_rules(),
+    matches("vbo_id", VBO_ID),
+    # Rows are matched to the BAG by id, else by address (sources/corporation_portfolio.py); a wrong id column
+    # or another gemeente's portfolio matches next to nothing, a few unmatched rows are normal.
+    not_null("matched_vbo_id", mostly=0.95, name="rows_match_a_bag_object",
+             description="at least 95 % of the rows match a BAG verblijfsobject"),
+    references("matched_vbo_id", "raw.bag_verblijfsobjecten", "vbo_id"),
+    unique("matched_vbo_id"),  # one dwelling listed twice would count its owner twice
+    address_rules("postcode", "house_number", "house_letter", "house_number_addition", postcode_expected=False),
     in_set("energy_label", ENERGY_LABELS),
     between("label_date", LABEL_FILE_START, DaysAgo(-1), severity=WARN, name="label_date_range"),
     between("planned_renovation_year", CurrentYear(-10), 2100, severity=WARN, name="planned_renovation_year_range"),
+    in_set("rent_class", RENT_CLASSES, severity=WARN),
     row_count_near_previous(0.2, severity=WARN),
     fresh_snapshot(400),
-    quarantine=True, key_columns=("bag_vbo_id",),
-    description="A housing corporation's portfolio upload (template file).",
+    quarantine=True, key_columns=("source_row",),
+    description="Housing corporations' portfolio rows (template file), matched to BAG verblijfsobjecten.",
 )
 
 INT_DWELLINGS = suite(
@@ -326,9 +331,9 @@ INT_DWELLINGS = suite(
     between("floor_area_m2", 0, 100_000, strict_min=True, strict_max=True, name="floor_area_m2_range"),
     in_set("dwelling_type", DWELLING_TYPES, severity=WARN),
     in_set("energy_label", ENERGY_LABELS),
-    not_null("label_source", severity=WARN),
+    in_set("label_source", ["registered", "estimated", "none"], severity=WARN),
     in_set("owner_type", OWNER_TYPES, severity=WARN),
-    not_null("owner_source", severity=WARN),
+    in_set("owner_source", ["corporation_portfolio", "estimated_from_buurt_shares", "none"], severity=WARN),
     between("heat_demand_gj", 0, None, name="heat_demand_gj_not_negative"),
     between("heat_demand_gj", None, 500, severity=WARN, name="heat_demand_gj_plausible",
             description="at most 500 GJ a year for one dwelling"),

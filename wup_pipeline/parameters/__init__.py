@@ -105,6 +105,20 @@ SCHEMAS: dict[str, Schema] = {
         key=("parameter_set", "dwelling_type_class", "build_year_class", "label"),
         description="label shares for dwellings without a registered label",
     ),
+    "energy_conversion": Schema(
+        {
+            "name": Column(allowed=("gas_lower_heating_value", "boiler_efficiency_space_heating",
+                                    "boiler_efficiency_hot_water", "distribution_loss_space_heating",
+                                    "distribution_loss_hot_water", "plan_window_start_year", "plan_window_years")),
+            "value": Column(pl.Float64, minimum=0.0),
+            "unit": Column(),
+            "low": Column(pl.Float64, required=False),
+            "high": Column(pl.Float64, required=False),
+        },
+        # One value per name: SQL models read these rows by name.
+        key=("name",),
+        description="heat demand -> gas use (HR boiler, lower heating value) and the koppelkansen plan window",
+    ),
 }
 
 
