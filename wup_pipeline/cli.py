@@ -42,6 +42,7 @@ def run_pipeline(
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
+    report = write_data_quality_report(paths, result.run_id)
     if not result.success:
         failures = [
             f"  {event.step_key}: {event.event_specific_data.error.message.strip()}"
@@ -53,6 +54,19 @@ def run_pipeline(
             + f"\nrun id {result.run_id}; see `wup dev` for the full log"
         )
     print(f"\nrun {result.run_id} finished in {time.monotonic() - started:.1f} s")
+    print(f"data quality report {report}")
+
+
+def write_data_quality_report(paths: ProjectPaths, run_id: str) -> Path | None:
+    """Every expectation of the run and the quarantined rows, as Markdown and HTML next to the outputs."""
+    from wup_pipeline.checks.report import write_quality_report
+    from wup_pipeline.resources.warehouse import open_duckdb
+
+    if not paths.build_warehouse.exists():
+        return None
+    with open_duckdb(paths.build_warehouse, read_only=True) as con:
+        report_md, _ = write_quality_report(con, run_id, paths.outputs / "data_quality")
+    return report_md
 
 
 def summarise(paths: ProjectPaths, gemeente_code: str) -> None:
@@ -61,7 +75,7 @@ def summarise(paths: ProjectPaths, gemeente_code: str) -> None:
     with open_duckdb(paths.published_warehouse, read_only=True) as con:
         tables = con.execute(
             "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_schema in ('raw','staging','intermediate','marts','audit') order by 1"
+            "where table_schema in ('raw','staging','intermediate','marts','audit','quarantine') order by 1"
         ).fetchall()
         print(f"warehouse  {paths.published_warehouse}")
         for (table,) in tables:

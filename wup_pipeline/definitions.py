@@ -9,6 +9,7 @@ import dagster as dg
 from wup_pipeline.assets import housing_model, outputs, raw, raw_energy, raw_housing, raw_municipal
 from wup_pipeline.assets.parameters import parameter_assets
 from wup_pipeline.assets.sql_models import sql_model_assets
+from wup_pipeline.checks.dagster_checks import suite_checks_for
 from wup_pipeline.resources.http import HttpClient
 from wup_pipeline.resources.pipeline_settings import PipelineSettings
 from wup_pipeline.resources.settings import ProjectPaths, project_paths, sql_models_dir
@@ -69,6 +70,8 @@ def build_definitions(
     upstream = [key for asset in assets for key in asset.keys]
     return dg.Definitions(
         assets=[*assets, outputs.published_warehouse_asset(upstream)],
+        # Great Expectations suites as asset checks: ERROR rules block downstream, WARN rules annotate.
+        asset_checks=suite_checks_for(upstream),
         jobs=[all_assets_job],
         resources=default_resources(paths, mirror_dir or os.environ.get("WUP_SOURCE_MIRROR"), settings),
         # Every asset writes the same DuckDB file: one process, one writer.
