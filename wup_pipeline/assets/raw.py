@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 
 from wup_pipeline.resources.errors import InputError
-from wup_pipeline.resources.http import HttpClient
+from wup_pipeline.resources.http import HttpClient, MirrorMissingError
 from wup_pipeline.resources.pipeline_settings import PipelineSettings
 from wup_pipeline.resources.snapshots import SnapshotRecord, SnapshotStore
 from wup_pipeline.resources.warehouse import Warehouse
@@ -26,11 +26,12 @@ SOURCE_RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONE
 def bad_input_fails_without_retry() -> Iterator[None]:
     """Bad input does not get better by retrying: fail the step at once with the clear message.
 
-    Network trouble (SourceUnavailableError) still goes to the asset's retry policy.
+    Network trouble (SourceUnavailableError) still goes to the asset's retry policy; a payload missing
+    from a local mirror is a configuration problem and is not retried either.
     """
     try:
         yield
-    except (InputError, ColumnResolutionError) as exc:
+    except (InputError, ColumnResolutionError, MirrorMissingError) as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
 

@@ -15,12 +15,12 @@ from wup_pipeline.assets.raw import (
     raw_table_metadata,
     write_raw_table,
 )
+from wup_pipeline.assets.raw_municipal import snapshot_input_file
 from wup_pipeline.resources.http import HttpClient
 from wup_pipeline.resources.pipeline_settings import PipelineSettings
 from wup_pipeline.resources.snapshots import SnapshotStore
 from wup_pipeline.resources.warehouse import Warehouse
 from wup_pipeline.sources import bag, corporation_portfolio, ep_online
-from wup_pipeline.sources.bag import snapshot_file
 
 BUURTEN = dg.AssetKey(["raw", "pdok_buurten"])
 BAG_VBO = dg.AssetKey(["raw", "bag_verblijfsobjecten"])
@@ -141,9 +141,9 @@ def corporation_portfolio_raw(
     snapshots = []
     with bad_input_fails_without_retry():
         if path:
-            snapshots = [snapshot_file(SnapshotStore(settings.snapshot_dir), Path(path),
-                                       source_id="corporation_portfolio", dataset=Path(path).name,
-                                       licence="supplied by the housing corporation; terms of the supplier")]
+            snapshots = [snapshot_input_file(SnapshotStore(settings.snapshot_dir), path,
+                                             source_id="corporation_portfolio", setting="corporation_portfolio_file",
+                                             licence="supplied by the housing corporation; terms of the supplier")]
             portfolio = corporation_portfolio.read_corporation_portfolio(path)
         else:
             portfolio = pl.DataFrame(schema=corporation_portfolio.PORTFOLIO_SCHEMA)

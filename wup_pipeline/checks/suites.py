@@ -23,6 +23,17 @@ Facts used (with their source):
   a subset).
 - CBS Kerncijfers wijken en buurten: region codes GM + 4, WK + 6, BU + 8 digits, delivered
   space-padded in ``WijkenEnBuurten``; the columns checked as 0-100 are published as percentages (%).
+- CBS energy per buurt (e.g. 86159NED) and heating installations (e.g. 85677NED): averages in m3 and kWh per
+  dwelling, shares in % (units checked against DataProperties by sources/cbs_energie.py). The NET electricity
+  delivery is delivery minus feed-in (solar panels), so it may be negative; gross delivery and gas may not.
+- Grid operators' small-consumer files: one row per postcode range (POSTCODE_VAN..POSTCODE_TOT) with at least
+  10 connections (the operators' privacy rule, docs/sources/kleinverbruik.md); shares in %.
+- Municipal templates (docs/templates.md): years 1990-2100, counts of households 0 or more, the listed
+  categories; a buurt code that is not in the area's PDOK buurten is a WARN (the marts leave it out, silently
+  otherwise).
+- Natural gas lower heating value 31.65 MJ/m3 (PBL Vesta 3.0 functional design, formula 10); the HR boiler
+  efficiency on lower heating value is 1.04-1.07 for space heating, 0.72 for hot water (formula 81): a value
+  outside 25-45 MJ/m3 or 0.5-1.2 is a parameter in the wrong unit.
 """
 
 from __future__ import annotations
@@ -341,7 +352,384 @@ INT_DWELLINGS = suite(
     description="One row per dwelling (BAG verblijfsobject with woonfunctie) with label, owner type and heat demand.",
 )
 
+# --- energy sources -------------------------------------------------------------------------------------------
+
+CBS_ENERGY_MEASURES = ("avg_gas_m3", "avg_electricity_kwh", "avg_net_electricity_kwh", "pct_district_heating")
+HEATING_PERCENTAGES = ("pct_individual_gas_boiler", "pct_block_heating", "pct_district_heating_high_gas",
+                       "pct_district_heating_low_gas", "pct_district_heating_no_gas", "pct_hybrid_heat_pump",
+                       "pct_electric_low_gas", "pct_electric_no_gas", "pct_unknown", "pct_gas_free")
+REGION_KINDS = ("Land", "Gemeente", "Wijk", "Buurt")  # sources/cbs_energie.REGION_KINDS
+WONINGKENMERK_DWELLING_TYPES = ("total", *DWELLING_TYPES)
+WONINGKENMERK_OWNERSHIP = ("total", "owner_occupied", "rented")
+GRID_PRODUCTS = ("gas", "electricity")
+GRID_PERCENTAGES = ("smart_meter_pct", "delivery_direction_pct", "low_tariff_pct")
+
+CBS_ENERGIE_BUURT = suite(
+    "cbs_energie_buurt", "raw.cbs_energie_buurt",
+    required_columns({"year": "integer", "table_id": "string", "region_code": "string", "region_kind": "string",
+                      "woningkenmerk_code": "string", "dwelling_type": "string", "ownership": "string",
+                      **dict.fromkeys(CBS_ENERGY_MEASURES, "number")}),
+    not_null("region_code"),
+    matches("region_code", REGION_CODE),  # trimmed by sources/cbs_energie.py
+    not_null("region_kind"),
+    in_set("region_kind", REGION_KINDS),
+    not_null("woningkenmerk_code"),
+    # One row per region and Woningkenmerken member; the framework has no compound uniqueness yet, so a
+    # duplicated row shows as a row count jump (and sources/cbs_energie.py rejects duplicated heating rows).
+    in_set("dwelling_type", WONINGKENMERK_DWELLING_TYPES, severity=WARN),
+    not_null("dwelling_type", severity=WARN, description="the Woningkenmerken member maps to a dwelling type"),
+    in_set("ownership", WONINGKENMERK_OWNERSHIP, severity=WARN),
+    between("avg_gas_m3", 0, None, name="avg_gas_m3_not_negative"),
+    between("avg_gas_m3", None, 10_000, severity=WARN, name="avg_gas_m3_plausible",
+            description="at most 10,000 m3 gas per dwelling per year on average"),
+    between("avg_electricity_kwh", 0, None, name="avg_electricity_kwh_not_negative"),
+    between("avg_electricity_kwh", None, 50_000, severity=WARN, name="avg_electricity_kwh_plausible",
+            description="at most 50,000 kWh per dwelling per year on average"),
+    # net delivery = delivery - feed-in: negative where solar panels return more than is taken
+    between("avg_net_electricity_kwh", -50_000, 50_000, severity=WARN, name="avg_net_electricity_kwh_plausible"),
+    percentages(["pct_district_heating"]),
+    between("year", 2000, CurrentYear(1), name="year_range"),
+    matches("table_id", r"^[0-9]{5}NED$", severity=WARN),
+    row_count_near_previous(0.2, severity=WARN),
+    fresh_snapshot(30),
+    # A gemeente has a few dozen regions: one bad region (8 member rows) is already several percent.
+    quarantine=True, max_quarantine_share=0.25, key_columns=("region_code", "woningkenmerk_code"),
+    description="CBS energy use of dwellings per region and Woningkenmerken member (m3 gas, kWh, %).",
+)
+
+CBS_HEATING_BUURT = suite(
+    "cbs_heating_buurt", "raw.cbs_heating_buurt",
+    required_columns({"year": "integer", "table_id": "string", "region_code": "string", "region_kind": "string",
+                      **dict.fromkeys(HEATING_PERCENTAGES, "number")}),
+    not_null("region_code"),
+    matches("region_code", REGION_CODE),
+    unique("region_code"),  # one wide row per region
+    not_null("region_kind"),
+    in_set("region_kind", REGION_KINDS),
+    percentages(HEATING_PERCENTAGES),
+    between("year", 2000, CurrentYear(1), name="year_range"),
+    matches("table_id", r"^[0-9]{5}NED$", severity=WARN),
+    row_count_near_previous(0.2, severity=WARN),
+    fresh_snapshot(30),
+    quarantine=True, max_quarantine_share=0.25, key_columns=("region_code",),
+    description="CBS main heating installations of dwellings per region (% of dwellings per kind).",
+)
+
+KLEINVERBRUIK = suite(
+    "kleinverbruik", "raw.kleinverbruik",
+    required_columns({"operator": "string", "year": "integer", "postcode_from": "string", "postcode_to": "string",
+                      "product": "string", "connections": "integer", "avg_annual_use": "number",
+                      **dict.fromkeys(GRID_PERCENTAGES, "number"), "source_record": "string",
+                      "source_file": "string"}),
+    not_null("operator"),
+    between("year", 2000, CurrentYear(1), name="year_range"),
+    not_null("postcode_from"),
+    matches("postcode_from", POSTCODE),
+    not_null("postcode_to"),
+    matches("postcode_to", POSTCODE),
+    not_before("postcode_to", "postcode_from", name="postcode_range_ordered",
+               description="a range ends at or after its first postcode"),
+    not_null("product"),
+    in_set("product", GRID_PRODUCTS),
+    between("connections", 0, None, name="connections_not_negative"),
+    between("connections", 10, None, severity=WARN, name="connections_at_least_10",
+            description="operators publish ranges of at least 10 connections (privacy rule)"),
+    between("avg_annual_use", 0, None, name="avg_annual_use_not_negative"),
+    between("avg_annual_use", None, 100_000, severity=WARN, name="avg_annual_use_plausible",
+            description="an average over >= 10 small consumers above 100,000 kWh or m3 a year is not small use"),
+    percentages(GRID_PERCENTAGES),
+    not_null("source_record"),
+    row_count_near_previous(0.2, severity=WARN),  # not configured means no rows
+    fresh_snapshot(400),  # published once a year
+    quarantine=True, key_columns=("source_file", "source_record"),
+    description="Grid operators' small-consumer data: connections and standard annual use per postcode range.",
+)
+
+# --- municipal files -----------------------------------------------------------------------------------------
+
+INFRA_ASSETS = ("riolering", "weg", "gasleiding", "elektriciteitsnet", "warmtenet", "water")  # docs/templates.md
+INFRA_MEASURES = ("vervanging", "renovatie", "aanleg")
+INITIATIVE_KINDS = ("energiecoöperatie", "collectieve_inkoop", "warmtenet_initiatief", "isolatieproject", "overig")
+INITIATIVE_STATUSES = ("idee", "lopend", "afgerond")
+TEMPLATE_YEARS = (1990, 2100)  # docs/templates.md: a four-digit year between 1990 and 2100
+
+
+def plan_rules():
+    """The columns the infrastructure templates share: what, which measure, when."""
+    return [
+        not_null("asset"),
+        in_set("asset", INFRA_ASSETS),
+        not_null("measure"),
+        in_set("measure", INFRA_MEASURES),
+        not_null("planned_year"),
+        between("planned_year", *TEMPLATE_YEARS, name="planned_year_range"),
+        between("planned_year", CurrentYear(-1), None, severity=WARN, name="planned_year_not_past",
+                description="a plan for a year already past is done or outdated"),
+    ]
+
+
+def area_buurt(column: str = "buurt_code"):
+    """The buurt code's form (ERROR) and that it is one of the area's buurten (WARN: left out downstream)."""
+    return [
+        matches(column, BU_CODE),
+        references(column, "staging.stg_pdok__buurten", "buurt_code", severity=WARN,
+                   name=f"{column}_in_area", description=f"{column} is a buurt of the area (PDOK buurten)"),
+    ]
+
+
+INFRA_SEGMENTS = suite(
+    "infra_segments", "raw.infra_segments",
+    required_columns({"segment_id": "string", "asset": "string", "measure": "string", "planned_year": "integer",
+                      "length_m": "number", "geometry": "geometry", "source_feature": "integer"}),
+    not_null("segment_id"),
+    unique("segment_id"),
+    plan_rules(),
+    not_null("geometry"),
+    between("length_m", 0, None, strict_min=True, name="length_m_positive"),
+    between("length_m", None, 20_000, severity=WARN, name="length_m_plausible",
+            description="one street segment is at most 20 km"),
+    row_count_near_previous(0.2, severity=WARN),
+    fresh_snapshot(400),
+    # A plan has tens of segments: one bad feature is already several percent.
+    quarantine=True, max_quarantine_share=0.25, key_columns=("segment_id",),
+    description="Planned infrastructure works per street segment (municipal GeoJSON template).",
+)
+
+INFRA_BUURT = suite(
+    "infra_buurt", "raw.infra_buurt",
+    required_columns({"source_row": "integer", "buurt_code": "string", "asset": "string", "measure": "string",
+                      "planned_year": "integer"}),
+    not_null("buurt_code"),
+    area_buurt(),
+    plan_rules(),
+    not_null("source_row"),
+    row_count_near_previous(0.2, severity=WARN),
+    fresh_snapshot(400),
+    quarantine=True, max_quarantine_share=0.25, key_columns=("source_row",),
+    description="Planned infrastructure works per buurt (municipal CSV/XLSX template).",
+)
+
+INITIATIVES = suite(
+    "initiatives", "raw.initiatives",
+    required_columns({"source_row": "integer", "buurt_code": "string", "wijk_code": "string", "party": "string",
+                      "kind": "string", "start_year": "integer", "status": "string",
+                      "households_involved": "integer"}),
+    area_buurt(),
+    matches("wijk_code", WK_CODE),
+    not_null("party"),
+    not_null("kind"),
+    in_set("kind", INITIATIVE_KINDS),
+    not_null("status"),
+    in_set("status", INITIATIVE_STATUSES),
+    between("start_year", *TEMPLATE_YEARS, name="start_year_range"),
+    between("start_year", None, CurrentYear(5), severity=WARN, name="start_year_plausible",
+            description="a running initiative started, or starts within five years"),
+    between("households_involved", 0, None, name="households_involved_not_negative"),
+    not_null("source_row"),
+    row_count_near_previous(0.2, severity=WARN),
+    fresh_snapshot(400),
+    quarantine=True, max_quarantine_share=0.25, key_columns=("source_row",),
+    description="Running initiatives per buurt or wijk (municipal CSV/XLSX template).",
+)
+
+PARTICIPATION_COUNTS = ("contact_moments", "households_reached", "respondents", "willing_yes", "willing_maybe",
+                        "willing_no", "willing_unknown", "concern_kosten", "concern_comfort", "concern_overlast",
+                        "concern_onzekerheid", "concern_techniek", "concern_geen", "concern_overig",
+                        "concern_unknown")
+
+PARTICIPATION_BUURT = suite(
+    "participation_buurt", "raw.participation_buurt",
+    required_columns({"buurt_code": "string", **dict.fromkeys(PARTICIPATION_COUNTS, "integer"),
+                      "first_contact_date": "date", "last_contact_date": "date", "small_cell": "boolean"}),
+    not_null("buurt_code"),
+    unique("buurt_code"),  # aggregated per buurt (sources/participation.py)
+    area_buurt(),
+    [between(c, 0, None, name=f"{c}_not_negative") for c in PARTICIPATION_COUNTS],
+    not_before("last_contact_date", "first_contact_date"),
+    between("first_contact_date", dt.datetime(2000, 1, 1), None, severity=WARN, name="first_contact_date_plausible",
+            description="contact moments of this century (a typo such as 1024 shows here)"),
+    not_null("small_cell"),  # the privacy flag must be decided for every buurt
+    row_count_near_previous(0.2, severity=WARN),
+    fresh_snapshot(400),
+    # A gemeente has a few dozen buurten: one bad buurt row is already several percent.
+    quarantine=True, max_quarantine_share=0.25, key_columns=("buurt_code",),
+    description="Participation per buurt: counts only (personal data never enters the warehouse).",
+)
+
+# --- key models ----------------------------------------------------------------------------------------------
+
+INT_VERBLIJFSOBJECTEN = suite(
+    "int_verblijfsobjecten", "intermediate.int_verblijfsobjecten",
+    required_columns({"vbo_id": "string", "pand_id": "string", "postcode": "string", "house_number": "integer",
+                      "is_residential": "boolean", "is_in_use": "boolean", "floor_area_m2": "number",
+                      "build_year": "integer", "buurt_code": "string", "buurt_source": "string",
+                      "geometry": "geometry"}),
+    not_null("vbo_id"),
+    matches("vbo_id", VBO_ID),
+    unique("vbo_id", description="one row per verblijfsobject: each object gets exactly one buurt"),
+    not_null("pand_id"),
+    matches("pand_id", PAND_ID),
+    # Every object of the model lies in one of the area's buurten, residential objects in use included.
+    not_null("buurt_code"),
+    matches("buurt_code", BU_CODE),
+    references("buurt_code", "staging.stg_pdok__buurten", "buurt_code"),
+    not_null("buurt_source"),
+    in_set("buurt_source", ["bag", "point_in_polygon"], severity=WARN),
+    not_null("is_residential"),
+    not_null("is_in_use"),
+    matches("postcode", POSTCODE),
+    between("house_number", 1, 99_999, name="house_number_range"),
+    between("floor_area_m2", 0, 100_000, strict_min=True, strict_max=True, name="floor_area_m2_range"),
+    build_year_rules("build_year"),
+    not_null("build_year", severity=WARN, description="the object's pand is among the area's panden"),
+    not_null("geometry", severity=WARN),
+    row_count_near_previous(0.2, severity=WARN),
+    description="Every BAG verblijfsobject of the area's buurten with its buurt and its pand's build year.",
+)
+
+PAND_DWELLING_TYPE_CLASSES = ("apartment_low_mid", "apartment_high", "terraced", "corner", "semi_detached",
+                              "detached")
+PAND_METHODS = ("units_per_pand", "touching_neighbours", "assumed_terraced_no_geometry")
+
+INT_PANDEN_CLASSIFIED = suite(
+    "int_panden_classified", "intermediate.int_panden_classified",
+    required_columns({"pand_id": "string", "build_year": "integer", "footprint_area_m2": "number",
+                      "n_objects": "integer", "n_dwellings": "integer", "n_neighbours": "integer",
+                      "estimated_storeys": "number", "dwelling_type": "string", "dwelling_type_class": "string",
+                      "dwelling_type_method": "string"}),
+    not_null("pand_id"),
+    matches("pand_id", PAND_ID),
+    unique("pand_id"),
+    build_year_rules("build_year"),
+    between("n_objects", 1, None, name="n_objects_at_least_one",
+            description="only panden holding an object in use are classified"),
+    between("n_dwellings", 0, None, name="n_dwellings_not_negative"),
+    not_before("n_objects", "n_dwellings", name="n_dwellings_within_n_objects"),
+    between("n_neighbours", 0, None, name="n_neighbours_not_negative"),
+    between("footprint_area_m2", 0, 1_000_000, strict_min=True, severity=WARN, name="footprint_area_m2_range"),
+    between("estimated_storeys", 0, 60, strict_min=True, severity=WARN, name="estimated_storeys_plausible",
+            description="no Dutch residential tower has more than about 60 floors (Zalmhaven, Rotterdam, 215 m)"),
+    not_null("dwelling_type"),
+    in_set("dwelling_type", DWELLING_TYPES, severity=WARN),
+    in_set("dwelling_type_class", PAND_DWELLING_TYPE_CLASSES, severity=WARN),
+    in_set("dwelling_type_method", PAND_METHODS, severity=WARN),
+    row_count_near_previous(0.2, severity=WARN),
+    description="Panden with objects in use, classified by dwelling type (units per pand, touching neighbours).",
+)
+
+HOUSING_STOCK_COUNTS = (
+    "n_apartment", "n_terraced", "n_corner", "n_semi_detached", "n_detached", "n_built_before_1945",
+    "n_built_1945_1974", "n_built_1975_1991", "n_built_1992_2005", "n_built_since_2006", "n_build_year_unknown",
+    "n_label_a", "n_label_b", "n_label_c", "n_label_d", "n_label_e", "n_label_f", "n_label_g", "n_label_unknown",
+    "n_label_registered", "n_label_estimated", "n_owner_occupied", "n_private_rent", "n_corporation",
+    "n_owner_unknown", "n_owner_from_portfolio", "n_owner_estimated", "n_corporation_renovation_planned",
+)
+HOUSING_STOCK_PERCENTAGES = ("pct_label_efg", "pct_label_estimated", "pct_owner_estimated")
+
+
+def buurt_mart_keys():
+    """A buurt mart: one row per buurt of the area, with its wijk and gemeente."""
+    return [
+        not_null("buurt_code"),
+        matches("buurt_code", BU_CODE),
+        unique("buurt_code"),
+        references("buurt_code", "staging.stg_pdok__buurten", "buurt_code"),
+    ]
+
+
+HOUSING_STOCK_BUURT = suite(
+    "housing_stock_buurt", "marts.housing_stock_buurt",
+    required_columns({"buurt_code": "string", "wijk_code": "string", "gemeente_code": "string",
+                      "dwellings": "integer", **dict.fromkeys(HOUSING_STOCK_COUNTS, "integer"),
+                      "avg_floor_area_m2": "number", "total_heat_demand_gj": "number",
+                      **dict.fromkeys(HOUSING_STOCK_PERCENTAGES, "number")}),
+    buurt_mart_keys(),
+    matches("wijk_code", WK_CODE),
+    matches("gemeente_code", GM_CODE),
+    not_null("dwellings"),  # 0 where a buurt has none
+    between("dwellings", 0, None, name="dwellings_not_negative"),
+    [between(c, 0, None, name=f"{c}_not_negative") for c in HOUSING_STOCK_COUNTS],
+    # A part never outnumbers the whole (null parts, in buurten without dwellings, are skipped).
+    [not_before("dwellings", c, name=f"{c}_within_dwellings") for c in HOUSING_STOCK_COUNTS],
+    percentages(HOUSING_STOCK_PERCENTAGES),
+    between("avg_floor_area_m2", 0, 100_000, strict_min=True, name="avg_floor_area_m2_range"),
+    between("total_heat_demand_gj", 0, None, name="total_heat_demand_gj_not_negative"),
+    between("avg_heat_demand_gj", 0, None, name="avg_heat_demand_gj_not_negative"),
+    between("avg_heat_demand_gj", None, 500, severity=WARN, name="avg_heat_demand_gj_plausible",
+            description="at most 500 GJ a year per dwelling on average"),
+    row_count_near_previous(0.2, severity=WARN),
+    description="The housing stock per buurt from the address-level model.",
+)
+
+ENERGY_USE_PERCENTAGES = ("cbs_pct_district_heating", "pct_individual_gas_boiler", "pct_block_heating",
+                          "pct_district_heating_high_gas", "pct_district_heating_low_gas",
+                          "pct_district_heating_no_gas", "pct_hybrid_heat_pump", "pct_electric_low_gas",
+                          "pct_electric_no_gas", "pct_heating_unknown", "pct_gas_free")
+ENERGY_USE_NOT_NEGATIVE = ("cbs_avg_gas_m3", "cbs_avg_electricity_kwh", "kwb_avg_gas_m3", "kwb_avg_electricity_kwh",
+                           "grid_gas_connections", "grid_gas_total_m3", "grid_gas_avg_m3_per_connection",
+                           "grid_electricity_connections", "grid_electricity_total_kwh",
+                           "grid_electricity_avg_kwh_per_connection", "n_dwellings", "n_dwellings_modelled",
+                           "modelled_heat_demand_gj", "modelled_gas_m3", "measured_gas_m3_avg")
+ENERGY_USE_YEARS = ("cbs_energy_year", "kwb_year", "grid_year", "heating_year")
+
+ENERGY_USE_BUURT = suite(
+    "energy_use_buurt", "marts.energy_use_buurt",
+    required_columns({"buurt_code": "string", **dict.fromkeys(ENERGY_USE_YEARS, "integer"),
+                      "cbs_avg_gas_m3": "number", "grid_gas_avg_m3_per_connection": "number",
+                      "modelled_gas_m3_avg": "number", "measured_gas_m3_avg": "number",
+                      "measured_gas_source": "string", "ratio_modelled_to_measured_gas": "number",
+                      **dict.fromkeys(ENERGY_USE_PERCENTAGES, "number")}),
+    buurt_mart_keys(),
+    [between(c, 2000, CurrentYear(1), name=f"{c}_range") for c in ENERGY_USE_YEARS],
+    percentages(ENERGY_USE_PERCENTAGES),
+    [between(c, 0, None, name=f"{c}_not_negative") for c in ENERGY_USE_NOT_NEGATIVE],
+    [between(c, 0, 1, name=f"{c}_share") for c in ("grid_gas_share_ranges_split",
+                                                  "grid_electricity_share_ranges_split")],
+    not_before("n_dwellings", "n_dwellings_modelled", name="n_dwellings_modelled_within_n_dwellings"),
+    in_set("measured_gas_source", ["cbs_energie", "cbs_kwb"], severity=WARN),
+    between("gas_lower_heating_value_mj_per_m3", 25, 45, name="gas_lower_heating_value_range",
+            description="natural gas has 31.65 MJ/m3 (lower heating value); far off means a wrong unit"),
+    [between(c, 0.5, 1.2, name=f"{c}_range") for c in ("boiler_efficiency_space_heating",
+                                                       "boiler_efficiency_hot_water")],
+    # No plausibility band on the ratios: a buurt on district heating burns far less gas than an all-boiler model
+    # says (the mart's description), so a ratio of 4-6 there is the finding the mart exists to show.
+    [between(c, 0, None, name=f"{c}_not_negative")
+     for c in ("ratio_modelled_to_measured_gas", "ratio_modelled_to_grid_gas")],
+    row_count_near_previous(0.2, severity=WARN),
+    description="Measured gas and electricity use per buurt next to the modelled heat demand as gas.",
+)
+
+SOCIO_ECONOMIC_PERCENTAGES = ("pct_low_income_households", "pct_households_below_110_social_minimum",
+                              "pct_label_efg", "est_pct_households_energy_poor")
+REGION_LEVELS = ("buurt", "wijk", "gemeente")
+
+SOCIO_ECONOMIC_BUURT = suite(
+    "socio_economic_buurt", "marts.socio_economic_buurt",
+    required_columns({"buurt_code": "string", "wijk_code": "string", "gemeente_code": "string",
+                      "inhabitants": "integer", "households": "integer", "avg_woz_eur": "number",
+                      "income_per_inhabitant_eur": "number", "income_level": "string",
+                      "dwellings_bag": "integer", "est_households_energy_poor": "number",
+                      **dict.fromkeys(SOCIO_ECONOMIC_PERCENTAGES, "number")}),
+    buurt_mart_keys(),
+    matches("wijk_code", WK_CODE),
+    matches("gemeente_code", GM_CODE),
+    [between(c, 0, None, name=f"{c}_not_negative") for c in ("inhabitants", "households", "avg_woz_eur",
+                                                                "income_per_inhabitant_eur", "dwellings_bag",
+                                                                "est_households_energy_poor")],
+    percentages(SOCIO_ECONOMIC_PERCENTAGES),
+    not_before("households", "est_households_energy_poor", name="energy_poor_within_households"),
+    in_set("income_level", REGION_LEVELS, severity=WARN),
+    in_set("low_income_level", REGION_LEVELS, severity=WARN),
+    # The buurt falls back to its wijk or gemeente figure, so an income is missing only when CBS has none at all.
+    not_null("income_per_inhabitant_eur", severity=WARN),
+    row_count_near_previous(0.2, severity=WARN),
+    description="Socio-economic strength and the energy-poverty estimate per buurt.",
+)
+
 SUITES: dict[str, Suite] = {s.table: s for s in (
     CBS_KWB, PDOK_BUURTEN, STG_CBS_KWB, STG_PDOK_BUURTEN, FACTSCAN_BUURT,
     BAG_VERBLIJFSOBJECTEN, BAG_PANDEN, ENERGY_LABELS_SUITE, CORPORATION_PORTFOLIO, INT_DWELLINGS,
+    CBS_ENERGIE_BUURT, CBS_HEATING_BUURT, KLEINVERBRUIK,
+    INFRA_SEGMENTS, INFRA_BUURT, INITIATIVES, PARTICIPATION_BUURT,
+    INT_VERBLIJFSOBJECTEN, INT_PANDEN_CLASSIFIED, HOUSING_STOCK_BUURT, ENERGY_USE_BUURT, SOCIO_ECONOMIC_BUURT,
 )}

@@ -25,6 +25,17 @@ SECRET_HEADERS = {"authorization", "x-api-key", "apikey"}
 class SourceUnavailableError(RuntimeError):
     """A source could not be read after all retries; the message says which URL and why."""
 
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status  # the HTTP status of the last answer, when there was one
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.status))
+
+
+class MirrorMissingError(SourceUnavailableError):
+    """The mirror has no payload for a request: a configuration problem that retrying does not fix."""
+
 
 @dataclass
 class FetchResult:
@@ -120,7 +131,8 @@ class HttpClient(dg.ConfigurableResource):
                 elif response.status_code >= 400:
                     raise SourceUnavailableError(
                         f"GET {redact_url(response.url)} failed with HTTP {response.status_code}: "
-                        f"{response.text[:300]!r}"
+                        f"{response.text[:300]!r}",
+                        status=response.status_code,
                     )
                 else:
                     return FetchResult(
@@ -143,7 +155,7 @@ class HttpClient(dg.ConfigurableResource):
     def _read_mirror(self, url: str, params: dict | None) -> FetchResult:
         path = mirror_path(Path(self.mirror_dir), url, params)
         if not path.is_file():
-            raise SourceUnavailableError(
+            raise MirrorMissingError(
                 f"mirror has no payload for GET {url} params={params or {}}: expected file {path}"
             )
         host_path, query = url.split("?")[0], canonical_query(split_url(url, params)[2])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 
-from wup_pipeline.resources.errors import InputError
+from wup_pipeline.resources.errors import InputError, shorten
 from wup_pipeline.resources.http import FetchResult, HttpClient
 
 MAX_PAGES = 100_000  # a guard against a server that links a page to itself forever
@@ -15,6 +15,7 @@ class PayloadError(InputError):
     """A payload that cannot be parsed; the message names the URL or file and what is wrong."""
 
     def __init__(self, message: str):
+        message = shorten(message)
         ValueError.__init__(self, message)
         self.file, self.problem, self.record, self.field = None, message, None, None
 
@@ -48,21 +49,29 @@ def iter_pages(
     next_link: Callable[[dict], str | None],
     headers: dict[str, str] | None = None,
     first: FetchResult | None = None,
+    on_bad_page: Callable[[FetchResult, int], object] | None = None,
 ) -> Iterator[tuple[FetchResult, dict]]:
     """Yield (raw result, parsed page) for the first page and every page it links to.
 
     ``first`` is an already fetched first page (e.g. the answer to a conditional request).
+    ``on_bad_page(result, page_number)`` runs before a page that does not parse is reported, so the
+    connector can keep the payload as delivered.
     """
     seen: set[str] = set()
     current_url, current_params = url, params
-    for _ in range(MAX_PAGES):
+    for number in range(MAX_PAGES):
         result = first or client.get(current_url, params=current_params, headers=headers)
         first = None
-        page = parse_json(result)
-        if not isinstance(page, dict):
-            raise PayloadError(
-                f"{result.url}: expected a JSON object with a page of records, got {type(page).__name__}"
-            )
+        try:
+            page = parse_json(result)
+            if not isinstance(page, dict):
+                raise PayloadError(
+                    f"{result.url}: expected a JSON object with a page of records, got {type(page).__name__}"
+                )
+        except PayloadError:
+            if on_bad_page is not None:
+                on_bad_page(result, number)
+            raise
         yield result, page
         link = next_link(page)
         if not link:

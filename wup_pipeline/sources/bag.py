@@ -113,16 +113,21 @@ def fetch_bag(
         dataset = f"ogc-v2/{collection}/bbox={params['bbox']}"
         parse = _vbo_row if collection == "verblijfsobject" else _pand_row
         rows[collection] = []
-        for number, (result, page) in enumerate(iter_pages(client, url, params, ogc_next_link)):
-            features = page.get("features")
-            if not isinstance(features, list):
-                raise PayloadError(f"{result.url}: OGC API page has no 'features' list")
-            record = store.put(
-                result.content, source_id=SOURCE_ID, dataset=dataset, url=result.url, rows=len(features),
-                licence=LICENCE, source_version=page.get("timeStamp"), etag=result.etag,
+        def store_page(result, number: int, page: dict | None = None, rows: int | None = None, dataset=dataset):
+            # Every page is kept as delivered, also one that does not parse (nothing a source sent is lost).
+            return store.put(
+                result.content, source_id=SOURCE_ID, dataset=dataset, url=result.url, rows=rows,
+                licence=LICENCE, source_version=(page or {}).get("timeStamp"), etag=result.etag,
                 last_modified=result.last_modified, from_mirror=result.from_mirror, page=number,
                 retrieval_id=retrieval_id,
             )
+
+        pages = iter_pages(client, url, params, ogc_next_link, on_bad_page=store_page)
+        for number, (result, page) in enumerate(pages):
+            features = page.get("features")
+            record = store_page(result, number, page, len(features) if isinstance(features, list) else None)
+            if not isinstance(features, list):
+                raise PayloadError(f"{result.url}: OGC API page has no 'features' list")
             snapshots.append(record)
             where = result.headers.get("X-Mirror-File") or result.url
             rows[collection] += [parse(feature, f"{where} feature {i}") for i, feature in enumerate(features)]
@@ -362,7 +367,10 @@ def _read_layer(con: duckdb.DuckDBPyConnection, layer: str, path: Path, read_fro
             raise InputError(path, f"cannot read layer '{gpkg_layer}' of the GeoPackage: {exc}") from exc
         geometry = _geometry_column(con)
     elif name.endswith(CSV_SUFFIXES):
-        options = "all_varchar=true, header=true"
+        if path.stat().st_size == 0:
+            raise InputError(path, "the file is empty")
+        # null_padding: a truncated last line gives nulls the checks name, not a misread header.
+        options = "all_varchar=true, header=true, null_padding=true"
         if spec.get("delimiter"):
             options += f", delim={_sql_string(spec['delimiter'])}"
         try:

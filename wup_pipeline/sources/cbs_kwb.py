@@ -9,6 +9,7 @@ column lists every stem it has had.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import uuid
@@ -305,8 +306,18 @@ def fetch_odata_table(
         snapshots.append(record)
         return record
 
+    @contextlib.contextmanager
+    def kept_when_bad(result, dataset: str, version: str | None = None, page: int = 0):
+        """A payload that fails to parse is stored all the same: nothing a source delivered is lost."""
+        try:
+            yield
+        except PayloadError:
+            keep(result, dataset, None, version, page)
+            raise
+
     infos_result = client.get(f"{table_url}/TableInfos", params={"$format": "json"})
-    infos = parse_json(infos_result)
+    with kept_when_bad(infos_result, f"{table_id}/TableInfos"):
+        infos = parse_json(infos_result)
     infos = (infos.get("value") if isinstance(infos, dict) else None) or [{}]
     modified = infos[0].get("Modified")
     version = f"{table_id} Modified {modified}"
@@ -339,21 +350,25 @@ def fetch_odata_table(
             pages = [(r.path, _value_list(store.read(r), r.path)) for r in previous_data]
     if not unchanged:
         props_result = client.get(f"{table_url}/DataProperties", params={"$format": "json"})
-        properties = _value_list(props_result.content, props_result.url)
+        with kept_when_bad(props_result, properties_dataset, version):
+            properties = _value_list(props_result.content, props_result.url)
         keep(props_result, properties_dataset, len(properties), version)
         for key in listed_dimensions(properties):
             result = client.get(f"{table_url}/{key}", params={"$format": "json"})
-            dimensions[key] = _value_list(result.content, result.headers.get("X-Mirror-File") or result.url)
+            with kept_when_bad(result, f"{table_id}/{key}", version):
+                dimensions[key] = _value_list(result.content, result.headers.get("X-Mirror-File") or result.url)
             keep(result, f"{table_id}/{key}", len(dimensions[key]), version)
         pages = []
         params = {"$format": "json"}
         if row_filter:
             params["$filter"] = row_filter
         for number, (result, page) in enumerate(
-            iter_pages(client, f"{table_url}/TypedDataSet", params, odata_next_link)
+            iter_pages(client, f"{table_url}/TypedDataSet", params, odata_next_link,
+                       on_bad_page=lambda bad, n: keep(bad, data_dataset, None, version, page=n))
         ):
             rows = page.get("value")
             if not isinstance(rows, list):
+                keep(result, data_dataset, None, version, page=number)
                 raise PayloadError(f"{result.url}: OData page has no 'value' list")
             record = keep(result, data_dataset, len(rows), version, page=number)
             pages.append((record.path, rows))

@@ -99,16 +99,21 @@ def fetch_buurten(
 
     retrieval_id = uuid.uuid4().hex
     snapshots, frames = [], []
-    for number, (result, page) in enumerate(iter_pages(client, url, params, ogc_next_link, first=probe)):
-        features = page.get("features")
-        if not isinstance(features, list):
-            raise PayloadError(f"{result.url}: OGC API page has no 'features' list")
-        record = store.put(
-            result.content, source_id=SOURCE_ID, dataset=dataset, url=result.url, rows=len(features),
-            licence=LICENCE, source_version=page.get("timeStamp"), etag=result.etag,
+    def store_page(result, number: int, page: dict | None = None, rows: int | None = None):
+        # Every page is kept as delivered, also one that does not parse (nothing a source sent is lost).
+        return store.put(
+            result.content, source_id=SOURCE_ID, dataset=dataset, url=result.url, rows=rows,
+            licence=LICENCE, source_version=(page or {}).get("timeStamp"), etag=result.etag,
             last_modified=result.last_modified, from_mirror=result.from_mirror, page=number,
             retrieval_id=retrieval_id,
         )
+
+    pages = iter_pages(client, url, params, ogc_next_link, first=probe, on_bad_page=store_page)
+    for number, (result, page) in enumerate(pages):
+        features = page.get("features")
+        record = store_page(result, number, page, len(features) if isinstance(features, list) else None)
+        if not isinstance(features, list):
+            raise PayloadError(f"{result.url}: OGC API page has no 'features' list")
         snapshots.append(record)
         frames.append(features_to_frame(features, record.path))
     frame = pl.concat(frames) if frames else features_to_frame([], url)
