@@ -192,6 +192,56 @@ def print_table(names: list[str], rows: list[tuple]) -> None:
     print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
 
 
+COST_COLUMNS = (
+    ("strategy", "route", "{}"),
+    ("national_extra_cost_eur_per_weq", "national extra EUR/weq/yr", "{:,.0f}"),
+    ("national_extra_cost_eur_per_ton_co2", "EUR/ton CO2", "{:,.0f}"),
+    ("co2_reduction_ton_per_year", "CO2 saved t/yr", "{:,.0f}"),
+    ("end_user_extra_cost_owner_occupier_eur_per_dwelling_year", "owner-occupier EUR/yr", "{:,.0f}"),
+    ("end_user_extra_cost_private_tenant_eur_per_dwelling_year", "private tenant EUR/yr", "{:,.0f}"),
+    ("end_user_extra_cost_corporation_tenant_eur_per_dwelling_year", "corporation tenant EUR/yr", "{:,.0f}"),
+)
+
+
+def cmd_costs(args: argparse.Namespace) -> None:
+    """The routes off natural gas for one buurt, cheapest national cost first."""
+    import duckdb
+
+    from wup_pipeline.resources.warehouse import open_duckdb
+
+    paths = project_paths()
+    if not paths.published_warehouse.exists():
+        raise CliError(f"no published warehouse at {paths.published_warehouse}: run `wup demo` or `wup run` first")
+    with open_duckdb(paths.published_warehouse, read_only=True) as con:
+        try:
+            frame = con.execute(
+                "select * from marts.route_costs_buurt where buurt_code = ? order by national_cost_eur_per_year",
+                [args.buurt]).pl()
+            sensitivity = con.execute(
+                "select * from marts.route_sensitivity_buurt where buurt_code = ? order by all", [args.buurt]).pl()
+        except duckdb.Error as exc:
+            raise CliError(f"the warehouse has no route costs yet: {exc}") from exc
+    if frame.is_empty():
+        raise CliError(f"no route costs for buurt {args.buurt!r}; `wup query \"select distinct buurt_code from "
+                       "marts.route_costs_buurt\"` lists the buurten")
+    first = frame.row(0, named=True)
+    print(f"Routes off natural gas for {args.buurt}: {first['dwellings']:,.0f} dwellings, parameter set "
+          f"{first['parameter_set']}, prices of {first['year']}")
+    print(f"cheapest national route: {first['cheapest_route']} (margin over {first['runner_up_route']}: "
+          f"EUR {first['margin_eur_per_weq']:,.0f} per woningequivalent per year)\n")
+    columns = [c for c in COST_COLUMNS if c[0] in frame.columns]
+    names = [label for _, label, _ in columns]
+    rows = [tuple(("" if row[c] is None else fmt.format(row[c])) for c, _, fmt in columns)
+            for row in frame.iter_rows(named=True)]
+    print_table(names, rows)
+    if not sensitivity.is_empty():
+        print("\nsensitivity (cheapest route per scenario):")
+        for row in sensitivity.iter_rows(named=True):
+            verdict = "same" if row["same_as_central"] else f"CHANGES from {row['central_cheapest_route']}"
+            print(f"  {row['scenario']:<20} {row['cheapest_route']:<6} {verdict}")
+    print("\nExtra costs are against the reference (gas boiler, no change); method: docs/cost-model.md")
+
+
 def cmd_dev(args: argparse.Namespace) -> None:
     paths = project_paths()
     prepare_dagster_home(paths)
@@ -219,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     query.add_argument("sql")
     query.set_defaults(func=cmd_query)
+    costs = commands.add_parser("costs", help="compare the routes off natural gas for one buurt")
+    costs.add_argument("--buurt", required=True, help="CBS buurt code, e.g. BU99990101")
+    costs.set_defaults(func=cmd_costs)
     dev = commands.add_parser("dev", help="start the Dagster UI on this project")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=cmd_dev)

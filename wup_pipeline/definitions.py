@@ -6,7 +6,7 @@ import os
 
 import dagster as dg
 
-from wup_pipeline.assets import housing_model, outputs, raw, raw_energy, raw_housing, raw_municipal
+from wup_pipeline.assets import cost_model, housing_model, outputs, raw, raw_energy, raw_housing, raw_municipal
 from wup_pipeline.assets.parameters import parameter_assets
 from wup_pipeline.assets.sql_models import sql_model_assets
 from wup_pipeline.checks.dagster_checks import suite_checks_for
@@ -65,6 +65,7 @@ def build_definitions(
         *parameter_assets(),
         *sql_model_assets(sql_models_dir()),
         *housing_model.ASSETS,
+        *cost_model.ASSETS,
         outputs.factscan_html,
     ]
     upstream = [key for asset in assets for key in asset.keys]

@@ -140,3 +140,21 @@ def test_a_bad_source_stops_the_run_and_keeps_the_published_warehouse(demo_run, 
     assert not [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
     assert result.is_node_success("raw__pdok_buurten")
     assert paths.published_warehouse.read_bytes() == before
+
+
+def test_route_costs_for_every_demo_buurt_and_wup_costs(demo_run, capsys, monkeypatch):
+    paths, _, _ = demo_run
+    with duckdb.connect(str(paths.published_warehouse), read_only=True) as con:
+        per_buurt = con.execute(
+            "select buurt_code, count(*), count(*) filter (where strategy = 'reference'), "
+            "max(national_extra_cost_eur_per_year) filter (where strategy = 'reference') "
+            "from marts.route_costs_buurt group by 1").fetchall()
+        sensitivity = con.execute("select count(distinct buurt_code) from marts.route_sensitivity_buurt").fetchone()
+    assert len(per_buurt) == 12 and all(n >= 7 and ref == 1 and extra == 0 for _, n, ref, extra in per_buurt)
+    assert sensitivity[0] == 12
+    from wup_pipeline.cli import main
+
+    monkeypatch.setenv("WUP_WAREHOUSE", str(paths.published_warehouse))
+    main(["costs", "--buurt", BINNENSTAD])
+    out = capsys.readouterr().out
+    assert f"Routes off natural gas for {BINNENSTAD}" in out and "S1a" in out and "sensitivity" in out

@@ -6,7 +6,8 @@ from wup_pipeline.assets.raw import WAREHOUSE_POOL
 from wup_pipeline.parameters import load_parameters, parameter_files
 from wup_pipeline.resources.warehouse import Warehouse
 
-HOUSING_PARAMETERS = ("build_year_classes", "dwelling_type_classes", "label_distribution", "heat_demand_dwellings")
+PARAMETER_TABLES = ("build_year_classes", "dwelling_type_classes", "label_distribution", "heat_demand_dwellings",
+                    "costs_general", "costs_building_kentallen", "costs_building_stock")
 
 
 def parameter_asset(name: str) -> dg.AssetsDefinition:
@@ -37,4 +38,4 @@ def parameter_asset(name: str) -> dg.AssetsDefinition:
 
 
 def parameter_assets() -> list[dg.AssetsDefinition]:
-    return [parameter_asset(name) for name in HOUSING_PARAMETERS]
+    return [parameter_asset(name) for name in PARAMETER_TABLES]

@@ -119,6 +119,47 @@ SCHEMAS: dict[str, Schema] = {
         key=("name",),
         description="heat demand -> gas use (HR boiler, lower heating value) and the koppelkansen plan window",
     ),
+    # Cost model (wup_pipeline/model/costs.py, docs/cost-model.md; derived by derive_costs.py).
+    "costs_general": Schema(
+        {
+            "name": Column(),
+            "year": Column(pl.Int64, required=False, minimum=2000, maximum=2100),
+            "value": Column(pl.Float64),
+            "unit": Column(),
+            "low": Column(pl.Float64, required=False),
+            "high": Column(pl.Float64, required=False),
+        },
+        key=("parameter_set", "name", "year"),
+        description="scalar cost-model parameters per parameter set; year-dependent ones per year (interpolated)",
+    ),
+    "costs_building_kentallen": Schema(
+        {
+            "sector": Column(allowed=("dwelling", "utility")),
+            "building_type": Column(),
+            "build_year_class": Column(),
+            "name": Column(),
+            "label_from": Column(required=False),
+            "label_to": Column(required=False),
+            "value": Column(pl.Float64),
+            "unit": Column(),
+            "low": Column(pl.Float64, required=False),
+            "high": Column(pl.Float64, required=False),
+        },
+        key=("parameter_set", "sector", "building_type", "build_year_class", "name", "label_from", "label_to"),
+        description="Vesta building kentallen per type x build-year class: demand per label, shell-step investments",
+    ),
+    "costs_building_stock": Schema(
+        {
+            "sector": Column(allowed=("dwelling", "utility")),
+            "building_type": Column(),
+            "build_year_class": Column(),
+            "name": Column(allowed=("national_stock",)),
+            "value": Column(pl.Float64, minimum=0.0),
+            "unit": Column(),
+        },
+        key=("parameter_set", "sector", "building_type", "build_year_class", "name"),
+        description="national building stock per type x build-year class: the mix used when a buurt's is unknown",
+    ),
 }
 
 

@@ -58,3 +58,10 @@ class PipelineSettings(dg.ConfigurableResource):
     participation_survey_file: str | None = None
     participation_contacts_file: str | None = None
     privacy_k: int = Field(default=10, description="Aggregates over fewer than k households are suppressed.")
+    publish_address_level: bool = Field(
+        default=False, description="Publish dwellings (public BAG attributes and registered labels only) in outputs."
+    )
+    cost_parameters: Literal["default", "startanalyse-2020"] = Field(
+        default="default", description="Parameter set of the cost model (docs/cost-model.md)."
+    )
+    cost_year: int = Field(default=2030, description="Year whose prices and costs the cost model uses.")
