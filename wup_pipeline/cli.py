@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from wup_pipeline.cli_trace import add_trace_parser
 from wup_pipeline.resources.settings import REPO_DIR, ProjectPaths, project_paths
 
 
@@ -81,7 +82,10 @@ def summarise(paths: ProjectPaths, gemeente_code: str) -> None:
         for (table,) in tables:
             count = con.execute(f"select count(*) from {table}").fetchone()[0]
             print(f"  {table:<40} {count:>8} rows")
-    print(f"factscan   {paths.outputs / gemeente_code / 'factscan' / 'index.html'}")
+    from wup_pipeline.assets.outputs import output_locations
+
+    for label, location in output_locations(paths.outputs, gemeente_code).items():
+        print(f"{label:<10} {location}")
     print(f"snapshots  {paths.snapshots}")
 
 
@@ -272,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     costs = commands.add_parser("costs", help="compare the routes off natural gas for one buurt")
     costs.add_argument("--buurt", required=True, help="CBS buurt code, e.g. BU99990101")
     costs.set_defaults(func=cmd_costs)
+    add_trace_parser(commands)
     dev = commands.add_parser("dev", help="start the Dagster UI on this project")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=cmd_dev)

@@ -66,7 +66,7 @@ def build_definitions(
         *sql_model_assets(sql_models_dir()),
         *housing_model.ASSETS,
         *cost_model.ASSETS,
-        outputs.factscan_html,
+        *outputs.ASSETS,
     ]
     upstream = [key for asset in assets for key in asset.keys]
     return dg.Definitions(

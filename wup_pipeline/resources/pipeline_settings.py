@@ -57,7 +57,12 @@ class PipelineSettings(dg.ConfigurableResource):
     initiatives_file: str | None = None
     participation_survey_file: str | None = None
     participation_contacts_file: str | None = None
-    privacy_k: int = Field(default=10, description="Aggregates over fewer than k households are suppressed.")
+    privacy_k: int = Field(
+        default=10, description="Aggregates over fewer than k dwellings or households are suppressed in outputs."
+    )
+    priority_weights: dict[str, float] = Field(
+        default_factory=dict, description="Weights of the overview's priority criteria, by name; docs/outputs.md."
+    )
     publish_address_level: bool = Field(
         default=False, description="Publish dwellings (public BAG attributes and registered labels only) in outputs."
     )
