@@ -161,13 +161,12 @@ DEMO_TABLES = ("raw.cbs_kwb", "raw.pdok_buurten", "staging.stg_cbs__kwb", "stagi
 
 
 def project_with_checks(paths, mirror: Path, tables) -> dg.Definitions:
-    """The project's Definitions plus the suites' checks, and a job over ``tables`` only (and their checks)."""
+    """The project's Definitions (which wire the suites' checks) and a job over ``tables`` and their checks."""
     from wup_pipeline.definitions import build_definitions
 
     project = build_definitions(paths, mirror_dir=str(mirror), gemeente_code="GM9999", year=2024)
     keys = [asset_key_for(t) for t in tables]
     return dg.Definitions.merge(project, dg.Definitions(
-        asset_checks=suite_checks_for(keys),
         jobs=[dg.define_asset_job("checked", selection=dg.AssetSelection.assets(*keys))],
     ))
 
