@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from wup_pipeline.cli_ops import register as register_ops_commands
 from wup_pipeline.cli_trace import add_trace_parser
 from wup_pipeline.resources.settings import REPO_DIR, ProjectPaths, project_paths
 
@@ -277,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     costs.add_argument("--buurt", required=True, help="CBS buurt code, e.g. BU99990101")
     costs.set_defaults(func=cmd_costs)
     add_trace_parser(commands)
+    register_ops_commands(commands)
     dev = commands.add_parser("dev", help="start the Dagster UI on this project")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=cmd_dev)

@@ -10,6 +10,7 @@ from wup_pipeline.assets import cost_model, housing_model, outputs, raw, raw_ene
 from wup_pipeline.assets.parameters import parameter_assets
 from wup_pipeline.assets.sql_models import sql_model_assets
 from wup_pipeline.checks.dagster_checks import suite_checks_for
+from wup_pipeline.orchestration import orchestration_definitions
 from wup_pipeline.resources.http import HttpClient
 from wup_pipeline.resources.pipeline_settings import PipelineSettings
 from wup_pipeline.resources.settings import ProjectPaths, project_paths, sql_models_dir
@@ -69,11 +70,15 @@ def build_definitions(
         *outputs.ASSETS,
     ]
     upstream = [key for asset in assets for key in asset.keys]
+    # Schedules, source sensors and refresh jobs; the raw assets are not partitioned by gemeente yet.
+    orchestration = orchestration_definitions(partitioned=False)
     return dg.Definitions(
         assets=[*assets, outputs.published_warehouse_asset(upstream)],
         # Great Expectations suites as asset checks: ERROR rules block downstream, WARN rules annotate.
         asset_checks=suite_checks_for(upstream),
-        jobs=[all_assets_job],
+        jobs=[all_assets_job, *orchestration["jobs"]],
+        schedules=orchestration["schedules"],
+        sensors=orchestration["sensors"],
         resources=default_resources(paths, mirror_dir or os.environ.get("WUP_SOURCE_MIRROR"), settings),
         # Every asset writes the same DuckDB file: one process, one writer.
         executor=dg.in_process_executor,
