@@ -11,6 +11,7 @@ from wup_pipeline.assets.parameters import parameter_assets
 from wup_pipeline.assets.sql_models import sql_model_assets
 from wup_pipeline.checks.dagster_checks import suite_checks_for
 from wup_pipeline.orchestration import orchestration_definitions
+from wup_pipeline.orchestration.automation import apply_automation
 from wup_pipeline.resources.http import HttpClient
 from wup_pipeline.resources.pipeline_settings import PipelineSettings
 from wup_pipeline.resources.settings import ProjectPaths, project_paths, sql_models_dir
@@ -73,7 +74,8 @@ def build_definitions(
     # Schedules, source sensors and refresh jobs; the raw assets are not partitioned by gemeente yet.
     orchestration = orchestration_definitions(partitioned=False)
     return dg.Definitions(
-        assets=[*assets, outputs.published_warehouse_asset(upstream)],
+        # Models follow their sources declaratively (AutomationCondition), with freshness policies.
+        assets=apply_automation([*assets, outputs.published_warehouse_asset(upstream)]),
         # Great Expectations suites as asset checks: ERROR rules block downstream, WARN rules annotate.
         asset_checks=suite_checks_for(upstream),
         jobs=[all_assets_job, *orchestration["jobs"]],

@@ -593,7 +593,7 @@ def published_warehouse_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinitio
         "only after every upstream asset and blocking check succeeded.",
     )
     def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-        path = warehouse.publish()
+        path = warehouse.publish(run_id=context.run_id)
         context.log.info(f"published {path}")
         return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path))})
 
