@@ -64,19 +64,21 @@ assigned as (
 ),
 
 final as (
+    -- floating-point sums depend on the order rows arrive in, which a parallel join does not fix: summing exact
+    -- decimals (rounded per row to 1e-9) makes every run give the same figures bit for bit
     select
         kleinverbruik_year,
         buurt_code,
         product,
         use_unit,
         string_agg(distinct operator, ', ' order by operator) as operators,
-        sum(connections) as connections,
-        sum(connections * avg_annual_use) as total_annual_use,
-        sum(connections * avg_annual_use)
-            / nullif(sum(case when avg_annual_use is not null then connections end), 0)
+        sum(connections::decimal(38, 9))::double as connections,
+        sum((connections * avg_annual_use)::decimal(38, 9))::double as total_annual_use,
+        sum((connections * avg_annual_use)::decimal(38, 9))::double
+            / nullif(sum(case when avg_annual_use is not null then connections::decimal(38, 9) end), 0)::double
             as avg_annual_use_per_connection,
-        sum(connections * smart_meter_pct)
-            / nullif(sum(case when smart_meter_pct is not null then connections end), 0)
+        sum((connections * smart_meter_pct)::decimal(38, 9))::double
+            / nullif(sum(case when smart_meter_pct is not null then connections::decimal(38, 9) end), 0)::double
             as smart_meter_pct,
         cast(sum(n_addresses) as bigint) as n_addresses,
         count(*) as n_ranges,

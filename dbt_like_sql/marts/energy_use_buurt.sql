@@ -65,14 +65,15 @@ dwelling_gas as (
 ),
 
 modelled as (
+    -- exact decimal sums: a parallel sum of doubles depends on row order (see intermediate.int_grid_use_buurt)
     select
         buurt_code,
         count(*) as n_dwellings,
         count(gas_m3) as n_dwellings_modelled,
-        sum(heat_demand_gj) as modelled_heat_demand_gj,
-        avg(heat_demand_gj) as modelled_heat_demand_gj_avg,
-        sum(gas_m3) as modelled_gas_m3,
-        avg(gas_m3) as modelled_gas_m3_avg
+        sum(heat_demand_gj::decimal(38, 9))::double as modelled_heat_demand_gj,
+        avg(heat_demand_gj::decimal(38, 9)) as modelled_heat_demand_gj_avg,
+        sum(gas_m3::decimal(38, 9))::double as modelled_gas_m3,
+        avg(gas_m3::decimal(38, 9)) as modelled_gas_m3_avg
     from dwelling_gas
     group by buurt_code
 ),

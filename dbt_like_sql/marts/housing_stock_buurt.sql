@@ -41,8 +41,9 @@ per_buurt as (
         count(*) filter (where planned_renovation_year is not null) as n_corporation_renovation_planned,
         avg(floor_area_m2) as avg_floor_area_m2,
         sum(floor_area_m2) as total_floor_area_m2,
-        sum(heat_demand_gj) as total_heat_demand_gj,
-        avg(heat_demand_gj) as avg_heat_demand_gj
+        -- exact decimal sums: a parallel sum of doubles depends on row order (see intermediate.int_grid_use_buurt)
+        sum(heat_demand_gj::decimal(38, 9))::double as total_heat_demand_gj,
+        avg(heat_demand_gj::decimal(38, 9)) as avg_heat_demand_gj
     from dwellings
     group by buurt_code
 ),

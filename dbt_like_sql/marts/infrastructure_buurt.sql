@@ -41,8 +41,10 @@ per_asset as (
         count(distinct segment_id) as n_segments,
         string_agg(distinct measure, ', ' order by measure) as measures,
         string_agg(distinct owner, ', ' order by owner) as owners,
-        sum(length_m) as total_length_m,
-        sum(case when planned_year_in_window is not null then length_m end) as length_in_window_m,
+        -- exact decimal sums: a parallel sum of doubles depends on row order (see intermediate.int_grid_use_buurt)
+        sum(length_m::decimal(38, 9))::double as total_length_m,
+        sum(case when planned_year_in_window is not null then length_m::decimal(38, 9) end)::double
+            as length_in_window_m,
         count(planned_year_in_window) > 0 as in_plan_window,
         min(plan_window_start_year) as plan_window_start_year,
         min(plan_window_end_year) as plan_window_end_year
