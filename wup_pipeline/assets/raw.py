@@ -15,7 +15,6 @@ from wup_pipeline.resources.pipeline_settings import PipelineSettings
 from wup_pipeline.resources.snapshots import SnapshotRecord, SnapshotStore
 from wup_pipeline.resources.warehouse import Warehouse
 from wup_pipeline.sources import cbs_kwb, pdok_wijkenbuurten
-from wup_pipeline.sources.bag import snapshot_file
 from wup_pipeline.sources.cbs_kwb import ColumnResolutionError
 
 WAREHOUSE_POOL = "duckdb_warehouse"  # one writer at a time on the DuckDB file
@@ -157,7 +156,7 @@ def pdok_buurten_raw(
     with bad_input_fails_without_retry():
         if settings.buurten_file:
             path = Path(settings.buurten_file)
-            snapshots = [snapshot_file(store, path, source_id=pdok_wijkenbuurten.SOURCE_ID, dataset=path.name,
+            snapshots = [store.put_file(path, source_id=pdok_wijkenbuurten.SOURCE_ID, dataset=path.name,
                                        licence=pdok_wijkenbuurten.LICENCE)]
             frame = pdok_wijkenbuurten.read_buurten_file(path)
             route = f"local file {path.name}"

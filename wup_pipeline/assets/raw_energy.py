@@ -26,7 +26,6 @@ from wup_pipeline.resources.pipeline_settings import PipelineSettings
 from wup_pipeline.resources.snapshots import SnapshotStore
 from wup_pipeline.resources.warehouse import Warehouse
 from wup_pipeline.sources import cbs_energie, kleinverbruik
-from wup_pipeline.sources.bag import snapshot_file
 
 ENERGY_SCHEMA = {
     "year": pl.Int64, "table_id": pl.String, "region_code": pl.String, "region_kind": pl.String,
@@ -178,7 +177,7 @@ def param_energy_conversion_raw(
     with bad_input_fails_without_retry():
         frame = load_parameters(ENERGY_CONVERSION)
     with resources.as_file(resources.files(PACKAGE).joinpath(f"{ENERGY_CONVERSION}.csv")) as path:
-        snapshots = [snapshot_file(SnapshotStore(settings.snapshot_dir), path, source_id="parameters",
+        snapshots = [SnapshotStore(settings.snapshot_dir).put_file(path, source_id="parameters",
                                    dataset=path.name, rows=frame.height,
                                    licence="EUPL-1.2 (this project); values cited from their publications")]
     with warehouse.connect() as con:

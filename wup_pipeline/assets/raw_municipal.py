@@ -4,13 +4,12 @@ The files follow the templates of docs/templates.md and are read by ``wup_pipeli
 ``wup_pipeline.sources.participation``. A file that is not configured gives an EMPTY table with the template's
 columns, so the models downstream still build (and say the information is missing).
 
-Provenance: an ordinary file is copied into the snapshot store (``snapshot_file``). The participation files are
+Provenance: an ordinary file is copied into the snapshot store (``SnapshotStore.put_file``). The participation files are
 personal data (docs/templates.md, section 5): they are NOT copied; their provenance row carries only the sha256
 and the size (``personal_file_record``), and only aggregates per buurt enter the warehouse, with the survey
 breakdowns of buurten under ``settings.privacy_k`` respondents blanked before they are written.
 """
 
-import hashlib
 from pathlib import Path
 
 import dagster as dg
@@ -20,10 +19,9 @@ import polars as pl
 from wup_pipeline.assets.raw import WAREHOUSE_POOL, bad_input_fails_without_retry, raw_table_metadata, write_raw_table
 from wup_pipeline.resources.errors import InputError
 from wup_pipeline.resources.pipeline_settings import PipelineSettings
-from wup_pipeline.resources.snapshots import SnapshotRecord, SnapshotStore, utc_now
+from wup_pipeline.resources.snapshots import SnapshotRecord, SnapshotStore, file_sha256, utc_now
 from wup_pipeline.resources.warehouse import Warehouse
 from wup_pipeline.sources import municipal_files, participation
-from wup_pipeline.sources.bag import snapshot_file
 
 MUNICIPAL_SOURCE_ID = "municipal_files"
 PARTICIPATION_SOURCE_ID = "participation"
@@ -40,11 +38,11 @@ def snapshot_input_file(store: SnapshotStore, path: str | Path, *, source_id: st
     path = Path(path)
     if not path.is_file():
         raise InputError(str(path), f"file not found (configured as {setting})")
-    return snapshot_file(store, path, source_id=source_id, dataset=path.name, licence=licence)
+    return store.put_file(path, source_id=source_id, dataset=path.name, licence=licence)
 
 
 def personal_file_record(
-    path: str | Path, *, source_id: str, setting: str, chunk_size: int = 1 << 20
+    path: str | Path, *, source_id: str, setting: str
 ) -> SnapshotRecord:
     """A provenance record for a participation file: sha256 and size, but NO copy (``path`` is empty).
 
@@ -55,12 +53,7 @@ def personal_file_record(
     path = Path(path)
     if not path.is_file():
         raise InputError(str(path), f"file not found (configured as {setting})")
-    digest, size = hashlib.sha256(), 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-            size += len(chunk)
-    sha = digest.hexdigest()
+    sha, size = file_sha256(path)
     return SnapshotRecord(
         snapshot_id=sha, source_id=source_id, dataset=f"{path.name} (not stored: participation record)",
         url=path.resolve().as_uri(), retrieved_at=utc_now(), sha256=sha, bytes=size, path="",

@@ -8,11 +8,14 @@ version), so an unchanged source is not downloaded again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +50,16 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def file_sha256(path: Path, chunk_size: int = 1 << 20) -> tuple[str, int]:
+    """sha256 and size of a file, read in chunks (national extracts are gigabytes)."""
+    digest, size = hashlib.sha256(), 0
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
 class SnapshotStore:
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -58,18 +71,45 @@ class SnapshotStore:
     def put(self, content: bytes, *, suffix: str = ".json", **fields) -> SnapshotRecord:
         """Store content (once) and append its provenance record."""
         digest = hashlib.sha256(content).hexdigest()
-        path = self.root / "sha256" / digest[:2] / f"{digest}{suffix}"
+        path = self._content_path(digest, suffix)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Write aside, then rename: a crash never leaves a truncated snapshot behind.
-            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
-                tmp.write(content)
-            os.chmod(tmp.name, 0o444)
-            os.replace(tmp.name, path)
-        fields.setdefault("retrieved_at", utc_now())
-        record = SnapshotRecord(
-            snapshot_id=digest, sha256=digest, bytes=len(content), path=str(path), **fields
-        )
+            with self._written_aside(path) as tmp:
+                tmp.write_bytes(content)
+        return self._append(SnapshotRecord(snapshot_id=digest, sha256=digest, bytes=len(content), path=str(path),
+                                           **{"retrieved_at": utc_now(), **fields}))
+
+    def put_file(self, path: Path | str, *, source_id: str, dataset: str, **fields) -> SnapshotRecord:
+        """Store a local file (streamed: national extracts are gigabytes) once and append its provenance record."""
+        path = Path(path)
+        digest, size = file_sha256(path)
+        suffix = "".join(path.suffixes[-2:]) if path.name.lower().endswith(".gz") else path.suffix
+        target = self._content_path(digest, suffix)
+        if not target.exists():
+            with self._written_aside(target) as tmp:
+                shutil.copyfile(path, tmp)
+        return self._append(SnapshotRecord(
+            snapshot_id=digest, source_id=source_id, dataset=dataset, url=path.resolve().as_uri(),
+            sha256=digest, bytes=size, path=str(target), **{"retrieved_at": utc_now(), **fields}))
+
+    def _content_path(self, digest: str, suffix: str) -> Path:
+        return self.root / "sha256" / digest[:2] / f"{digest}{suffix}"
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _written_aside(path: Path) -> Iterator[Path]:
+        """Write aside, then rename: a crash never leaves a truncated snapshot behind."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
+            pass
+        try:
+            yield Path(tmp.name)
+        except BaseException:
+            Path(tmp.name).unlink(missing_ok=True)
+            raise
+        os.chmod(tmp.name, 0o444)
+        os.replace(tmp.name, path)
+
+    def _append(self, record: SnapshotRecord) -> SnapshotRecord:
         self.root.mkdir(parents=True, exist_ok=True)
         with self.index_path.open("a", encoding="utf-8") as index:
             index.write(json.dumps(record.as_row(), sort_keys=True) + "\n")

@@ -21,13 +21,8 @@ are kept for the quarantine checks downstream.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
 import re
-import shutil
-import tempfile
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,7 +37,7 @@ from shapely.geometry import shape
 from wup_pipeline.resources.errors import InputError
 from wup_pipeline.resources.http import HttpClient
 from wup_pipeline.resources.paging import PayloadError, iter_pages, ogc_next_link
-from wup_pipeline.resources.snapshots import SnapshotRecord, SnapshotStore, utc_now
+from wup_pipeline.resources.snapshots import SnapshotRecord, SnapshotStore
 
 log = logging.getLogger(__name__)
 
@@ -339,7 +334,7 @@ def read_bag_extract(
             if layer == "pand" and path.resolve() == Path(vbo_path).resolve():  # one GeoPackage, two layers
                 read_from = Path(snapshots[0].path)
             else:
-                record = snapshot_file(store, path, source_id=EXTRACT_SOURCE_ID, dataset=f"extract/{layer}",
+                record = store.put_file(path, source_id=EXTRACT_SOURCE_ID, dataset=f"extract/{layer}",
                                        licence=LICENCE)
                 snapshots.append(record)
                 read_from = Path(record.path)
@@ -511,35 +506,3 @@ def _sql_string(value: str) -> str:
 
 
 # --- snapshots of local files ---------------------------------------------------------------------------
-
-
-def snapshot_file(store: SnapshotStore, path: Path, *, source_id: str, dataset: str, licence: str | None = None,
-                  rows: int | None = None, source_version: str | None = None) -> SnapshotRecord:
-    """Copy a local file into the snapshot store (streamed: national extracts are gigabytes) and record it.
-
-    Same layout and index as ``SnapshotStore.put`` (which takes the content in memory).
-    """
-    path = Path(path)
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    sha = digest.hexdigest()
-    suffix = "".join(path.suffixes[-2:]) if path.name.lower().endswith(".gz") else path.suffix
-    target = store.root / "sha256" / sha[:2] / f"{sha}{suffix}"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
-            pass
-        shutil.copyfile(path, tmp.name)
-        os.chmod(tmp.name, 0o444)
-        os.replace(tmp.name, target)
-    record = SnapshotRecord(
-        snapshot_id=sha, source_id=source_id, dataset=dataset, url=path.resolve().as_uri(), retrieved_at=utc_now(),
-        sha256=sha, bytes=target.stat().st_size, path=str(target), rows=rows, licence=licence,
-        source_version=source_version,
-    )
-    store.root.mkdir(parents=True, exist_ok=True)
-    with store.index_path.open("a", encoding="utf-8") as index:
-        index.write(json.dumps(record.as_row(), sort_keys=True) + "\n")
-    return record

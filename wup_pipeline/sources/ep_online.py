@@ -40,7 +40,6 @@ from wup_pipeline.resources.errors import InputError
 from wup_pipeline.resources.http import HttpClient, SourceUnavailableError
 from wup_pipeline.resources.paging import PayloadError, parse_json
 from wup_pipeline.resources.snapshots import SnapshotRecord, SnapshotStore
-from wup_pipeline.sources.bag import snapshot_file
 
 log = logging.getLogger(__name__)
 
@@ -371,7 +370,7 @@ def read_label_bulk(
         raise InputError(path, "file not found")
     snapshots = []
     if store is not None:
-        snapshots.append(snapshot_file(store, path, source_id=SOURCE_ID, dataset="bulk", licence=LICENCE))
+        snapshots.append(store.put_file(path, source_id=SOURCE_ID, dataset="bulk", licence=LICENCE))
     with tempfile.TemporaryDirectory(prefix="ep_online_") as scratch:
         csv_path = _unpacked_csv(path, Path(scratch), max_uncompressed_bytes)
         csv_path = _as_utf8(path, csv_path, Path(scratch), encoding)
