@@ -10,8 +10,20 @@ import openpyxl
 import polars as pl
 import pytest
 
+import wup_pipeline.assets.parameters as parameter_assets
 import wup_pipeline.parameters as parameters
-from wup_pipeline.parameters import SCHEMAS, derive, load_parameters, parameter_files, parameter_version
+from wup_pipeline.parameters import (
+    CITATIONS,
+    SCHEMAS,
+    derive,
+    load_citations,
+    load_parameters,
+    parameter_files,
+    parameter_version,
+    split_citations,
+    table_files,
+    write_tables,
+)
 from wup_pipeline.resources.errors import InputError
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -30,7 +42,7 @@ def test_every_parameter_file_loads_typed_with_its_sources():
         assert frame["source"].null_count() == 0 and frame["parameter_set"].null_count() == 0
     assert load_parameters("heat_demand_dwellings.csv")["value"].dtype == pl.Float64
     assert load_parameters("build_year_classes")["year_max"].dtype == pl.Int64
-    assert set(SCHEMAS) == {p.removesuffix(".csv") for p in parameter_files()}
+    assert set(SCHEMAS) | {"citations"} == {p.removesuffix(".csv") for p in parameter_files()}
 
 
 def test_build_year_classes_are_contiguous_vesta_classes():
@@ -227,9 +239,15 @@ def test_shipped_tables_equal_a_fresh_derivation_from_the_cited_files(tmp_path):
         pytest.skip(f"../shared/data with the PBL/RVO source files is absent ({VESTA_FILE.parent})")
     written = derive.write_all(SHARED_DATA, tmp_path)
     # Every derived table is shipped as derived (energy_conversion.csv is written by hand, not derived).
-    assert {p.stem for p in written} <= set(SCHEMAS) and len(written) >= 5
-    for path in written:
+    tables = [p for p in written if p.name != CITATIONS]
+    assert {p.stem for p in tables} <= set(SCHEMAS) and len(tables) >= 5
+    for path in tables:
         assert path.read_bytes() == (PACKAGE_DIR / path.name).read_bytes(), path.name
+    # Its citations are the shipped ones of these tables (the cost tables' rows come from derive_costs).
+    housing = [p.stem for p in tables]
+    fresh = pl.read_csv(tmp_path / CITATIONS, infer_schema_length=0)
+    shipped = pl.read_csv(PACKAGE_DIR / CITATIONS, infer_schema_length=0).filter(pl.col("table").is_in(housing))
+    assert fresh.height > 0 and fresh.equals(shipped, null_equal=True)
     # The Vesta file's classes are exactly ours.
     vesta = pl.read_csv(VESTA_FILE, separator=";", infer_schema_length=0)
     assert set(vesta["bouwjaar_str"]) == set(load_parameters("build_year_classes")["build_year_class"])
@@ -253,3 +271,171 @@ def test_label_distribution_agrees_with_vestas_no_label_demand():
         pl.col("gj") / pl.col("gj_right"))
     assert ratio.height == 66
     assert ratio.to_series().is_between(0.85, 1.15).all()
+
+
+# --- citations: repeated source/note texts live once in citations.csv -----------------------------------
+
+TWO_MIB = 2 * 1024 * 1024
+
+
+def test_no_parameter_file_exceeds_two_mib():
+    """The repository does not track files over 2 MiB; every file of the parameter package counts."""
+    files = [p for p in PACKAGE_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    assert len(files) >= len(SCHEMAS) + 1
+    too_big = {p.name: p.stat().st_size for p in files if p.stat().st_size > TWO_MIB}
+    assert too_big == {}
+
+
+def test_every_citation_id_used_is_defined_and_every_defined_one_is_used():
+    citations = load_citations()  # validated: unique ids, known tables, a source for every id
+    assert citations.height > 0
+    defined = {table: set(ids) for table, ids in citations.group_by("table").agg("citation_id").iter_rows()}
+    for name, schema in SCHEMAS.items():
+        header = pl.read_csv(PACKAGE_DIR / f"{name}.csv", n_rows=0).columns
+        if schema.citation_prefix is None:
+            assert {"source", "note"} <= set(header) and "citation_id" not in header, name
+            assert name not in defined, name
+            continue
+        assert "citation_id" in header and not {"source", "note"} & set(header), name
+        used = set(pl.read_csv(PACKAGE_DIR / f"{name}.csv", columns=["citation_id"])["citation_id"])
+        assert used == defined.get(name), name
+        assert all(i.startswith(f"{schema.citation_prefix}-") for i in used), name
+    assert set(defined) == {name for name, schema in SCHEMAS.items() if schema.citation_prefix}
+
+
+def _serve_files(monkeypatch, files: dict[str, bytes]) -> None:
+    monkeypatch.setattr(parameters, "_read_bytes", lambda file_name: files[file_name])
+
+
+def _stock(source: str = "Release notes, appendix A.2", note: str | None = None) -> pl.DataFrame:
+    return pl.DataFrame({
+        "parameter_set": "s", "sector": ["dwelling", "dwelling", "utility"],
+        "building_type": ["vrijstaand", "rijwoning", "Kantoor"], "build_year_class": "voor 1930",
+        "name": "national_stock", "value": [10.0, 20.5, 300.0], "unit": ["dwellings", "dwellings", "m2 floor area"],
+        "source": ["Release notes, appendix A.1", "Release notes, appendix A.1", source],
+        "note": ["", "share 0.5, of the period", note],
+    })
+
+
+def test_a_cited_table_loads_back_as_it_was_derived(tmp_path, monkeypatch):
+    table = _stock()
+    cited, citations = split_citations("costs_building_stock", table)
+    assert cited.columns == [*table.columns[:-2], "citation_id"]
+    assert citations.height == 3 and cited["citation_id"].n_unique() == 3
+    write_tables({"costs_building_stock": table}, tmp_path)
+    _serve_files(monkeypatch, {p.name: p.read_bytes() for p in tmp_path.iterdir()})
+    loaded = load_parameters("costs_building_stock")
+    assert loaded.columns == table.columns
+    assert loaded.equals(table, null_equal=True)
+    # An empty note and a missing one stay apart.
+    assert loaded["note"].to_list() == ["", "share 0.5, of the period", None]
+
+
+def test_writing_tables_replaces_only_their_own_citations(tmp_path):
+    write_tables({"costs_building_stock": _stock("first edition")}, tmp_path)
+    heat = pl.DataFrame({"parameter_set": "s", "vesta_type": "vrijstaand", "build_year_class": "voor 1930",
+                         "label": "A", "name": "space_heating_fixed", "value": 1.5, "unit": "GJ/yr per dwelling",
+                         "low": None, "high": None, "source": "Woningen_BAG.csv, column Vrv_A_asl", "note": "label A"})
+    write_tables({"heat_demand_dwellings.csv": heat}, tmp_path)
+    write_tables({"costs_building_stock": _stock("second edition")}, tmp_path)
+    citations = pl.read_csv(tmp_path / CITATIONS, infer_schema_length=0)
+    # Ordered by table as in SCHEMAS; the first edition's citation is gone, the heat table's stays.
+    assert citations["table"].to_list() == ["heat_demand_dwellings"] + ["costs_building_stock"] * 3
+    assert "first edition" not in citations["source"].to_list()
+    assert "second edition" in citations["source"].to_list()
+    before = (tmp_path / CITATIONS).read_bytes()
+    write_tables({"costs_building_stock": _stock("second edition")}, tmp_path)
+    assert (tmp_path / CITATIONS).read_bytes() == before
+
+
+def test_citation_ids_follow_the_text_not_the_row_order():
+    forward = split_citations("costs_building_stock", _stock())[1]
+    backward = split_citations("costs_building_stock", _stock().reverse())[1]
+    assert set(forward.select("source", "note", "citation_id").iter_rows()) == set(
+        backward.select("source", "note", "citation_id").iter_rows())
+    assert forward["citation_id"].to_list() != backward["citation_id"].to_list()  # first-use order differs
+    changed = split_citations("costs_building_stock", _stock("another appendix"))[1]
+    assert set(changed["citation_id"]) != set(forward["citation_id"])
+    with pytest.raises(ValueError, match="does not cite by id"):
+        split_citations("costs_general", _stock())
+
+
+STOCK_HEADER = "parameter_set,sector,building_type,build_year_class,name,value,unit,citation_id\n"
+STOCK_ROW = "s,dwelling,vrijstaand,voor 1930,national_stock,1.0,dwellings,bs-1\n"
+CITATION_ROWS = ("table,citation_id,source,note\ncosts_building_stock,bs-1,RN2020 A.1,\n"
+                 "heat_demand_dwellings,hd-1,Woningen_BAG,\n")
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "problem"),
+    [
+        ("s,dwelling,rijwoning,voor 1930,national_stock,1.0,dwellings,bs-2\n", "citation_id", "'bs-2' is not a"),
+        # Another table's citation does not count.
+        ("s,dwelling,rijwoning,voor 1930,national_stock,1.0,dwellings,hd-1\n", "citation_id", "'hd-1' is not a"),
+        ("s,dwelling,rijwoning,voor 1930,national_stock,1.0,dwellings,\n", "citation_id", "required"),
+        ("s,dwelling,rijwoning,voor 1930,national_stock,-1,dwellings,bs-1\n", "value", "below the minimum"),
+    ],
+)
+def test_loader_names_the_line_of_a_bad_citation_id(monkeypatch, row, field, problem):
+    _serve_files(monkeypatch, {"costs_building_stock.csv": (STOCK_HEADER + STOCK_ROW + row).encode(),
+                               CITATIONS: CITATION_ROWS.encode()})
+    with pytest.raises(InputError) as error:
+        load_parameters("costs_building_stock")
+    assert error.value.file.endswith("costs_building_stock.csv")
+    assert (error.value.record, error.value.field) == (3, field)
+    assert problem in str(error.value)
+
+
+def test_loader_rejects_a_bad_citation_table_and_mixed_citing(monkeypatch):
+    table = (STOCK_HEADER + STOCK_ROW).encode()
+    _serve_files(monkeypatch, {"costs_building_stock.csv": table,
+                               CITATIONS: (CITATION_ROWS + "costs_building_stock,bs-1,again,\n").encode()})
+    with pytest.raises(InputError, match="duplicate") as error:
+        load_parameters("costs_building_stock")
+    assert error.value.file.endswith(CITATIONS) and (error.value.record, error.value.field) == (4, "citation_id")
+    _serve_files(monkeypatch, {"costs_building_stock.csv": table,
+                               CITATIONS: CITATION_ROWS.replace("RN2020 A.1", "").encode()})
+    with pytest.raises(InputError, match="required") as error:
+        load_parameters("costs_building_stock")
+    assert (error.value.record, error.value.field) == (2, "source")
+    _serve_files(monkeypatch, {"costs_building_stock.csv": STOCK_HEADER.replace("\n", ",source\n").encode()
+                               + STOCK_ROW.replace("\n", ",src\n").encode(), CITATIONS: CITATION_ROWS.encode()})
+    with pytest.raises(InputError, match="not both") as error:
+        load_parameters("costs_building_stock")
+    assert (error.value.record, error.value.field) == (1, "source")
+
+
+def test_a_cited_tables_asset_version_follows_its_citations(monkeypatch):
+    assert set(table_files("costs_building_kentallen")) == {"costs_building_kentallen.csv", CITATIONS}
+    assert set(table_files("costs_general")) == {"costs_general.csv"}
+
+    def code_version(name: str) -> str:
+        return next(iter(parameter_assets.parameter_asset(name).code_versions_by_key.values()))
+
+    general, kentallen = code_version("costs_general"), code_version("costs_building_kentallen")
+    assert general == parameter_files()["costs_general.csv"][:16]
+    files = table_files("costs_building_kentallen")
+    monkeypatch.setattr(parameter_assets, "table_files", lambda name: dict(files, **{CITATIONS: "0" * 64}))
+    assert code_version("costs_building_kentallen") != kentallen
+
+
+COST_SOURCES = SHARED_DATA / "vesta_startanalyse2020"
+
+
+@pytest.mark.shared_data
+def test_both_derivations_rewrite_every_shipped_parameter_file_byte_for_byte(tmp_path):
+    if not (VESTA_FILE.is_file() and SPREIDING_FILE.is_file() and COST_SOURCES.is_dir()):
+        pytest.skip(f"../shared/data with the PBL/RVO source files is absent ({SHARED_DATA})")
+    from wup_pipeline.parameters import derive_costs
+
+    derived = derive.derive_all(SHARED_DATA)
+    derive.write_all(SHARED_DATA, tmp_path)
+    assert derive_costs.main([str(SHARED_DATA), str(tmp_path)]) == 0
+    shipped = {p.name for p in PACKAGE_DIR.glob("*.csv")} - {"energy_conversion.csv"}  # written by hand
+    assert {p.name for p in tmp_path.iterdir()} == shipped
+    for name in shipped:
+        assert (tmp_path / name).read_bytes() == (PACKAGE_DIR / name).read_bytes(), name
+    # The loader joins the citation texts back: the loaded table is the derived one.
+    for file_name, table in derived.items():
+        loaded = load_parameters(file_name)
+        assert loaded.select(table.columns).equals(table.cast(loaded.select(table.columns).schema), null_equal=True)

@@ -6,20 +6,29 @@ checks every column against the file's schema and returns typed columns; a bad v
 ``parameter_version()`` is a sha256 over all parameter files, to record with every result that
 used them. How the housing tables were derived from their published sources: ``derive.py`` and
 docs/housing-model.md.
+
+Every row has a ``source`` and a ``note``. A file either carries them inline or, where a few citations
+repeat over thousands of rows (the tables derived cell by cell from a published table, marked by
+``Schema.citation_prefix``), a ``citation_id`` column instead: ``citations.csv`` (table, citation_id,
+source, note) holds the text once and the loader joins it back in place of ``citation_id``, so the
+loaded table has the same columns either way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import polars as pl
 
 from wup_pipeline.resources.errors import InputError
 
 PACKAGE = "wup_pipeline.parameters"
+CITATIONS = "citations.csv"
 LABELS = ("A", "B", "C", "D", "E", "F", "G")
 
 
@@ -37,6 +46,8 @@ class Schema:
     columns: dict[str, Column]
     key: tuple[str, ...]  # columns that identify a row; duplicates are an error
     description: str = ""
+    # Set for tables whose file cites by id (citations.csv); the prefix starts their citation ids.
+    citation_prefix: str | None = None
 
 
 _COMMON = {"parameter_set": Column(), "source": Column(), "note": Column(required=False)}
@@ -78,6 +89,7 @@ SCHEMAS: dict[str, Schema] = {
         },
         key=("parameter_set", "vesta_type", "build_year_class", "label", "name"),
         description="Vesta functional heat demand: fixed part per dwelling + part per m2 floor area",
+        citation_prefix="hd",
     ),
     "vesta_default_labels": Schema(
         {
@@ -89,6 +101,7 @@ SCHEMAS: dict[str, Schema] = {
         },
         key=("parameter_set", "vesta_type", "build_year_class", "name"),
         description="Vesta's default (start) label per dwelling type x build-year class",
+        citation_prefix="dl",
     ),
     "label_distribution": Schema(
         {
@@ -104,6 +117,7 @@ SCHEMAS: dict[str, Schema] = {
         },
         key=("parameter_set", "dwelling_type_class", "build_year_class", "label"),
         description="label shares for dwellings without a registered label",
+        citation_prefix="ld",
     ),
     "energy_conversion": Schema(
         {
@@ -147,6 +161,7 @@ SCHEMAS: dict[str, Schema] = {
         },
         key=("parameter_set", "sector", "building_type", "build_year_class", "name", "label_from", "label_to"),
         description="Vesta building kentallen per type x build-year class: demand per label, shell-step investments",
+        citation_prefix="kt",
     ),
     "costs_building_stock": Schema(
         {
@@ -159,8 +174,21 @@ SCHEMAS: dict[str, Schema] = {
         },
         key=("parameter_set", "sector", "building_type", "build_year_class", "name"),
         description="national building stock per type x build-year class: the mix used when a buurt's is unknown",
+        citation_prefix="bs",
     ),
 }
+
+
+CITATION_SCHEMA = Schema(
+    {
+        "table": Column(allowed=tuple(SCHEMAS)),
+        "citation_id": Column(),
+        "source": Column(),
+        "note": Column(required=False),
+    },
+    key=("citation_id",),
+    description="source and note of the rows of the tables that cite by citation_id",
+)
 
 
 def _file_name(name: str) -> str:
@@ -174,8 +202,15 @@ def _read_bytes(file_name: str) -> bytes:
     return resource.read_bytes()
 
 
-def _validate(raw: pl.DataFrame, schema: Schema, where: str) -> pl.DataFrame:
-    columns = {**_COMMON, **schema.columns}
+def _read_csv(file_name: str) -> pl.DataFrame:
+    try:
+        return pl.read_csv(io.BytesIO(_read_bytes(file_name)), infer_schema_length=0)
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"{PACKAGE}/{file_name}", f"not a readable CSV file: {exc}") from exc
+
+
+def _validate(raw: pl.DataFrame, schema: Schema, where: str, common: dict[str, Column] = _COMMON) -> pl.DataFrame:
+    columns = {**common, **schema.columns}
     missing = [c for c in columns if c not in raw.columns]
     if missing:
         raise InputError(where, "column is missing from the header", record=1, field=missing[0])
@@ -213,6 +248,30 @@ def _validate(raw: pl.DataFrame, schema: Schema, where: str) -> pl.DataFrame:
     return frame.drop("_line")
 
 
+def load_citations() -> pl.DataFrame:
+    """``citations.csv``, validated: one row per citation id with the table that uses it."""
+    return _validate(_read_csv(CITATIONS), CITATION_SCHEMA, f"{PACKAGE}/{CITATIONS}", common={})
+
+
+def _join_citations(raw: pl.DataFrame, stem: str, where: str) -> pl.DataFrame:
+    """Put ``source`` and ``note`` of ``citations.csv`` in place of a ``citation_id`` column."""
+    both = [c for c in ("source", "note") if c in raw.columns]
+    if both:
+        raise InputError(where, "a file has either citation_id or source and note, not both", record=1,
+                         field=both[0])
+    citations = load_citations().filter(pl.col("table") == stem).select("citation_id", "source", "note")
+    ids = pl.col("citation_id").str.strip_chars()
+    bad = raw.with_row_index("_line", offset=2).filter(ids.is_null() | ~ids.is_in(citations["citation_id"]))
+    if bad.height:
+        value = bad["citation_id"][0]
+        problem = ("value is required" if value is None or not value.strip()
+                   else f"{value!r} is not a citation of {stem} in {CITATIONS}")
+        raise InputError(where, problem, record=int(bad["_line"][0]), field="citation_id")
+    order = [c for column in raw.columns for c in (("source", "note") if column == "citation_id" else (column,))]
+    joined = raw.with_columns(ids).join(citations, on="citation_id", how="left", maintain_order="left")
+    return joined.select(order)
+
+
 def load_parameters(name: str, parameter_set: str | None = None) -> pl.DataFrame:
     """A parameter table by name (``"heat_demand_dwellings"`` or ``"heat_demand_dwellings.csv"``),
     validated and typed; optionally only the rows of one ``parameter_set``."""
@@ -221,11 +280,9 @@ def load_parameters(name: str, parameter_set: str | None = None) -> pl.DataFrame
     where = f"{PACKAGE}/{file_name}"
     if stem not in SCHEMAS:
         raise InputError(where, f"unknown parameter table (known: {', '.join(sorted(SCHEMAS))})")
-    data = _read_bytes(file_name)
-    try:
-        raw = pl.read_csv(io.BytesIO(data), infer_schema_length=0)
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(where, f"not a readable CSV file: {exc}") from exc
+    raw = _read_csv(file_name)
+    if "citation_id" in raw.columns:
+        raw = _join_citations(raw, stem, where)
     frame = _validate(raw, SCHEMAS[stem], where)
     if parameter_set is not None:
         frame = frame.filter(pl.col("parameter_set") == parameter_set)
@@ -235,7 +292,7 @@ def load_parameters(name: str, parameter_set: str | None = None) -> pl.DataFrame
 
 
 def parameter_files() -> dict[str, str]:
-    """sha256 (hex) of every parameter file in this package, by file name."""
+    """sha256 (hex) of every parameter file in this package (citations.csv included), by file name."""
     root = resources.files(PACKAGE)
     names = sorted(entry.name for entry in root.iterdir() if entry.name.endswith(".csv"))
     return {name: hashlib.sha256(root.joinpath(name).read_bytes()).hexdigest() for name in names}
@@ -249,4 +306,68 @@ def parameter_version() -> str:
     return digest.hexdigest()
 
 
-__all__ = ["SCHEMAS", "load_parameters", "parameter_files", "parameter_version"]
+def table_files(name: str) -> dict[str, str]:
+    """sha256 of the files one table is loaded from: its own file, and citations.csv if it cites by id."""
+    file_name = _file_name(name)
+    files = parameter_files()
+    used = {file_name: files[file_name]} if file_name in files else {}
+    header = pl.read_csv(io.BytesIO(_read_bytes(file_name)), n_rows=0).columns if used else []
+    if "citation_id" in header and CITATIONS in files:
+        used[CITATIONS] = files[CITATIONS]
+    return used
+
+
+# --- writing (derive.py, derive_costs.py) ----------------------------------------------------------
+
+
+def citation_id(prefix: str, source: str, note: str | None) -> str:
+    """A citation id from its text, so ids stay put when rows or other citations change."""
+    digest = hashlib.sha256(json.dumps([source, note]).encode()).hexdigest()
+    return f"{prefix}-{digest[:6]}"
+
+
+def split_citations(name: str, table: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A table with ``source`` and ``note`` as derived -> (the table with ``citation_id`` in their place,
+    its citations in order of first use). The loader turns the pair back into ``table``."""
+    prefix = SCHEMAS[name].citation_prefix
+    if prefix is None:
+        raise ValueError(f"{name} does not cite by id (no citation_prefix in its schema)")
+    texts = table.select(pl.col("source", "note").cast(pl.String)).unique(maintain_order=True)
+    ids = [citation_id(prefix, source, note) for source, note in texts.iter_rows()]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{name}: two citations hash to the same id; lengthen the id in citation_id()")
+    citations = texts.select(pl.lit(name).alias("table"), pl.Series("citation_id", ids), "source", "note")
+    order = ["citation_id" if column == "source" else column for column in table.columns if column != "note"]
+    cited = table.with_columns(pl.col("source", "note").cast(pl.String)).join(
+        citations.drop("table"), on=["source", "note"], how="left", nulls_equal=True, maintain_order="left"
+    )
+    return cited.select(order), citations
+
+
+def write_tables(tables: dict[str, pl.DataFrame], out: Path, **csv_options) -> list[Path]:
+    """Write derived tables (by name, with or without ``.csv``) to ``out``: tables with a citation prefix
+    as ``citation_id`` + their rows of ``citations.csv``, where the other tables' rows are kept."""
+    out.mkdir(parents=True, exist_ok=True)
+    written, citations = [], {}
+    for name, table in tables.items():
+        stem = _file_name(name).removesuffix(".csv")
+        if stem in SCHEMAS and SCHEMAS[stem].citation_prefix is not None:
+            table, citations[stem] = split_citations(stem, table)
+        path = out / f"{stem}.csv"
+        table.write_csv(path, **csv_options)
+        written.append(path)
+    if citations:
+        path = out / CITATIONS
+        frames = [pl.read_csv(path, infer_schema_length=0).filter(~pl.col("table").is_in(list(citations)))
+                  ] if path.is_file() else []
+        order = {name: i for i, name in enumerate(SCHEMAS)}
+        merged = pl.concat([*frames, *citations.values()]).sort(
+            pl.col("table").replace_strict(order, default=len(order), return_dtype=pl.Int64), maintain_order=True
+        )
+        merged.write_csv(path)
+        written.append(path)
+    return written
+
+
+__all__ = ["CITATIONS", "SCHEMAS", "load_citations", "load_parameters", "parameter_files", "parameter_version",
+           "split_citations", "table_files", "write_tables"]

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
+from wup_pipeline.parameters import write_tables
 from wup_pipeline.resources.errors import InputError
 
 LABELS = ("A", "B", "C", "D", "E", "F", "G")
@@ -417,13 +418,8 @@ def derive_all(shared_data_dir: Path) -> dict[str, pl.DataFrame]:
 
 
 def write_all(shared_data_dir: Path, out_dir: Path) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, table in derive_all(shared_data_dir).items():
-        path = out_dir / name
-        table.write_csv(path, null_value="")
-        written.append(path)
-    return written
+    """Write the tables; the repetitive ones cite by id, their rows of citations.csv updated in place."""
+    return write_tables(derive_all(shared_data_dir), out_dir, null_value="")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
+from wup_pipeline import parameters
 from wup_pipeline.resources.errors import InputError
 
 SA2020 = "startanalyse-2020"
@@ -2067,9 +2068,8 @@ def derive_all(shared: Path) -> dict[str, pl.DataFrame]:
 
 
 def write_tables(tables: dict[str, pl.DataFrame], out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for name, table in tables.items():
-        table.write_csv(out / f"{name}.csv", float_precision=None)
+    """Write the tables; the repetitive ones cite by id, their rows of citations.csv updated in place."""
+    parameters.write_tables(tables, out, float_precision=None)
 
 
 def main(argv: list[str] | None = None, run: Callable[[Path], dict[str, pl.DataFrame]] = derive_all) -> int:
