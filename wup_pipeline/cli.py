@@ -36,7 +36,11 @@ def run_pipeline(
     import dagster as dg
 
     from wup_pipeline.definitions import build_definitions
+    from wup_pipeline.orchestration.partitions import PARTITION_YEAR, gemeente_codes
 
+    if gemeente_code not in gemeente_codes():
+        raise CliError(f"{gemeente_code} is not a gemeente of the {PARTITION_YEAR} partitions (the CBS municipal "
+                       "list, wup_pipeline/orchestration/gemeenten_2024.csv, plus the demo GM9999)")
     prepare_dagster_home(paths)
     defs = build_definitions(paths, mirror_dir=mirror_dir, gemeente_code=gemeente_code, year=year, settings=settings)
     job = defs.resolve_job_def("wup_all")

@@ -13,10 +13,15 @@ import dagster as dg
 import polars as pl
 
 from wup_pipeline.assets.raw import (
+    PARTITION_COLUMN,
     SOURCE_RETRY,
     WAREHOUSE_POOL,
+    all_snapshots,
     bad_input_fails_without_retry,
+    per_gemeente,
     raw_table_metadata,
+    run_gemeenten,
+    write_partition_rows,
     write_raw_table,
 )
 from wup_pipeline.assets.raw_municipal import snapshot_input_file
@@ -28,11 +33,13 @@ from wup_pipeline.resources.warehouse import Warehouse
 from wup_pipeline.sources import cbs_energie, kleinverbruik
 
 ENERGY_SCHEMA = {
+    PARTITION_COLUMN: pl.String,
     "year": pl.Int64, "table_id": pl.String, "region_code": pl.String, "region_kind": pl.String,
     "woningkenmerk_code": pl.String, "dwelling_type": pl.String, "ownership": pl.String,
     **{c.name: pl.Float64 for c in cbs_energie.ENERGY_COLUMNS},
 }
 HEATING_SCHEMA = {
+    PARTITION_COLUMN: pl.String,
     "year": pl.Int64, "table_id": pl.String, "region_code": pl.String, "region_kind": pl.String,
     **{column: pl.Float64 for column in cbs_energie.HEATING_KINDS.values()},
 }
@@ -68,29 +75,30 @@ def _columns_metadata(extract) -> dict:
     pool=WAREHOUSE_POOL,
     retry_policy=SOURCE_RETRY,
     description="CBS energy use of dwellings per region (gemeente, wijken, buurten) and Woningkenmerken member "
-    "for settings.year (StatLine 'Energieverbruik particuliere woningen; woningtype, wijken en buurten'); "
+    "for settings.year of each gemeente of the run (StatLine 'Energieverbruik particuliere woningen; woningtype, "
+    "wijken en buurten'); "
     "docs/sources/cbs-energie.md. Empty when cbs_energy is off.",
 )
 def cbs_energie_buurt_raw(
     context: dg.AssetExecutionContext, http: HttpClient, warehouse: Warehouse, settings: PipelineSettings
 ) -> dg.MaterializeResult:
+    gemeenten = run_gemeenten(context, settings)
     snapshots, extra = [], {"route": NOT_CONFIGURED}
     frame = pl.DataFrame(schema=ENERGY_SCHEMA)
     if settings.cbs_energy:
         _cbs_table(cbs_energie.ENERGY_TABLES, settings.year, "year", "energy use per buurt")
         with bad_input_fails_without_retry():
-            extract = cbs_energie.fetch_energy(
-                http, SnapshotStore(settings.snapshot_dir), settings.gemeente_code, settings.year,
-                settings.cbs_odata_base_url,
-            )
-        frame, snapshots = extract.frame.cast(ENERGY_SCHEMA), extract.snapshots
+            frame, snapshots, extracts = per_gemeente(gemeenten, lambda gemeente: cbs_energie.fetch_energy(
+                http, SnapshotStore(settings.snapshot_dir), gemeente, settings.year, settings.cbs_odata_base_url))
+        frame, extract = frame.cast(ENERGY_SCHEMA), extracts[0]
         extra = {"route": f"CBS StatLine {extract.table_id}", **_columns_metadata(extract)}
         context.log.info(f"CBS {extract.table_id} (Modified {extract.modified}): {frame.height} rows")
     else:
         context.log.warning("CBS energy per buurt: cbs_energy is off; raw.cbs_energie_buurt is empty")
     with warehouse.connect() as con:
-        write_raw_table(con, "raw.cbs_energie_buurt", frame, snapshots, context.run_id)
-    return dg.MaterializeResult(metadata=raw_table_metadata("raw.cbs_energie_buurt", frame, snapshots, **extra))
+        write_partition_rows(con, "raw.cbs_energie_buurt", frame, gemeenten, snapshots, context.run_id)
+    return dg.MaterializeResult(
+        metadata=raw_table_metadata("raw.cbs_energie_buurt", frame, all_snapshots(snapshots), **extra))
 
 
 @dg.asset(
@@ -106,23 +114,24 @@ def cbs_energie_buurt_raw(
 def cbs_heating_buurt_raw(
     context: dg.AssetExecutionContext, http: HttpClient, warehouse: Warehouse, settings: PipelineSettings
 ) -> dg.MaterializeResult:
+    gemeenten = run_gemeenten(context, settings)
     snapshots, extra = [], {"route": NOT_CONFIGURED}
     frame = pl.DataFrame(schema=HEATING_SCHEMA)
     if settings.cbs_energy:
         _cbs_table(cbs_energie.HEATING_TABLES, settings.heating_year, "heating_year", "main heating installations")
         with bad_input_fails_without_retry():
-            extract = cbs_energie.fetch_heating(
-                http, SnapshotStore(settings.snapshot_dir), settings.gemeente_code, settings.heating_year,
-                settings.cbs_odata_base_url,
-            )
-        frame, snapshots = extract.frame.cast(HEATING_SCHEMA), extract.snapshots
+            frame, snapshots, extracts = per_gemeente(gemeenten, lambda gemeente: cbs_energie.fetch_heating(
+                http, SnapshotStore(settings.snapshot_dir), gemeente, settings.heating_year,
+                settings.cbs_odata_base_url))
+        frame, extract = frame.cast(HEATING_SCHEMA), extracts[0]
         extra = {"route": f"CBS StatLine {extract.table_id}", **_columns_metadata(extract)}
         context.log.info(f"CBS {extract.table_id} (Modified {extract.modified}): {frame.height} regions")
     else:
         context.log.warning("CBS heating installations: cbs_energy is off; raw.cbs_heating_buurt is empty")
     with warehouse.connect() as con:
-        write_raw_table(con, "raw.cbs_heating_buurt", frame, snapshots, context.run_id)
-    return dg.MaterializeResult(metadata=raw_table_metadata("raw.cbs_heating_buurt", frame, snapshots, **extra))
+        write_partition_rows(con, "raw.cbs_heating_buurt", frame, gemeenten, snapshots, context.run_id)
+    return dg.MaterializeResult(
+        metadata=raw_table_metadata("raw.cbs_heating_buurt", frame, all_snapshots(snapshots), **extra))
 
 
 @dg.asset(

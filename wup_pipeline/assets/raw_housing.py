@@ -9,10 +9,17 @@ import polars as pl
 import shapely
 
 from wup_pipeline.assets.raw import (
+    PARTITION_COLUMN,
     SOURCE_RETRY,
     WAREHOUSE_POOL,
+    all_snapshots,
     bad_input_fails_without_retry,
+    gemeente_of_region,
     raw_table_metadata,
+    run_gemeenten,
+    tag_gemeente,
+    write_partition_rows,
+    with_gemeenten_delivered,
     write_raw_table,
 )
 from wup_pipeline.assets.raw_municipal import snapshot_input_file
@@ -24,6 +31,7 @@ from wup_pipeline.sources import bag, corporation_portfolio, ep_online
 
 BUURTEN = dg.AssetKey(["raw", "pdok_buurten"])
 BAG_VBO = dg.AssetKey(["raw", "bag_verblijfsobjecten"])
+BAG_VBO_TABLE = "raw.bag_verblijfsobjecten"
 
 
 class EpOnlineApi(dg.ConfigurableResource):
@@ -33,21 +41,48 @@ class EpOnlineApi(dg.ConfigurableResource):
     max_requests_per_second: float = 4.0
 
 
-def area_bbox(warehouse: Warehouse) -> tuple[float, float, float, float]:
-    """Bounding box (EPSG:28992, whole metres, rounded outwards) of the area's buurten."""
+def area_bbox(warehouse: Warehouse, gemeente: str) -> tuple[float, float, float, float]:
+    """Bounding box (EPSG:28992, whole metres, rounded outwards) of the gemeente's buurten."""
     with warehouse.connect() as con:
-        blobs = con.execute("select st_aswkb(geometry) from raw.pdok_buurten").fetchall()
+        blobs = con.execute(f"select st_aswkb(geometry) from raw.pdok_buurten where {PARTITION_COLUMN} = ?",
+                            [gemeente]).fetchall()
     if not blobs:
-        raise dg.Failure("raw.pdok_buurten is empty: no area to fetch BAG objects for", allow_retries=False)
+        raise dg.Failure(f"raw.pdok_buurten has no buurten of {gemeente}: no area to fetch BAG objects for",
+                         allow_retries=False)
     minx, miny, maxx, maxy = shapely.total_bounds(shapely.from_wkb([bytes(b[0]) for b in blobs]))
     return float(math.floor(minx)), float(math.floor(miny)), float(math.ceil(maxx)), float(math.ceil(maxy))
+
+
+def located_in_gemeenten(
+    warehouse: Warehouse, verblijfsobjecten: pl.DataFrame, panden: pl.DataFrame, fallback: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Tag the objects of a local extract with their gemeente: from the BAG's buurt code, else the buurt polygon
+    (raw.pdok_buurten) around the point, else ``fallback`` (objects outside every buurt are kept, not ours to
+    drop). A pand goes with the first gemeente of its objects."""
+    from_code = pl.when(pl.col("buurt_code").str.starts_with("BU")).then(gemeente_of_region(pl.col("buurt_code")))
+    vbo = verblijfsobjecten.with_columns(from_code.alias(PARTITION_COLUMN))
+    unplaced = vbo.filter(pl.col(PARTITION_COLUMN).is_null()).select("vbo_id", "x_rd", "y_rd")
+    if unplaced.height:
+        with warehouse.connect() as con:
+            con.register("_unplaced", unplaced.to_arrow())
+            placed = con.execute(
+                "select u.vbo_id, min(b.gemeentecode) as placed from _unplaced as u join raw.pdok_buurten as b "
+                "on st_contains(b.geometry, st_point(u.x_rd, u.y_rd)) group by u.vbo_id").pl()
+            con.unregister("_unplaced")
+        vbo = vbo.join(placed, on="vbo_id", how="left").with_columns(
+            pl.coalesce(PARTITION_COLUMN, "placed").alias(PARTITION_COLUMN)).drop("placed")
+    vbo = vbo.with_columns(pl.col(PARTITION_COLUMN).fill_null(fallback))
+    pand_gemeente = vbo.group_by("pand_id").agg(pl.col(PARTITION_COLUMN).min())
+    panden = panden.join(pand_gemeente, on="pand_id", how="left").with_columns(
+        pl.col(PARTITION_COLUMN).fill_null(fallback))
+    return vbo, panden
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(BAG_VBO, deps=[BUURTEN], group_name="sources", kinds={"duckdb", "python"},
-                     description="BAG verblijfsobjecten of the area (PDOK BAG OGC API v2 by bbox, or a local "
-                                 "extract), normalised; see docs/sources/bag.md."),
+                     description="BAG verblijfsobjecten of each gemeente of the run (PDOK BAG OGC API v2 by the "
+                                 "bbox of its buurten, or a local extract), normalised; see docs/sources/bag.md."),
         dg.AssetSpec(["raw", "bag_panden"], deps=[BUURTEN], group_name="sources", kinds={"duckdb", "python"},
                      description="BAG panden of the area with build year and footprint geometry (WKT, EPSG:28992)."),
     ],
@@ -55,6 +90,7 @@ def area_bbox(warehouse: Warehouse) -> tuple[float, float, float, float]:
     retry_policy=SOURCE_RETRY,
 )
 def bag_raw(context: dg.AssetExecutionContext, http: HttpClient, warehouse: Warehouse, settings: PipelineSettings):
+    gemeenten = run_gemeenten(context, settings)
     store = SnapshotStore(settings.snapshot_dir)
     with bad_input_fails_without_retry():
         if settings.bag_verblijfsobjecten_file:
@@ -63,22 +99,31 @@ def bag_raw(context: dg.AssetExecutionContext, http: HttpClient, warehouse: Ware
             extract = bag.read_bag_extract(
                 settings.bag_verblijfsobjecten_file, settings.bag_panden_file, settings.bag_column_map, store=store
             )
+            verblijfsobjecten, panden = located_in_gemeenten(
+                warehouse, extract.verblijfsobjecten, extract.panden, fallback=gemeenten[0])
+            vbo_snapshots = [s for s in extract.snapshots if "pand" not in s.dataset]
+            pand_snapshots = [s for s in extract.snapshots if "pand" in s.dataset]
             route = f"local extract {settings.bag_verblijfsobjecten_file}"
         else:
-            bbox = area_bbox(warehouse)
-            extract = bag.fetch_bag(http, store, bbox, base_url=settings.bag_base_url)
-            route = f"PDOK BAG OGC API v2, bbox {bag.format_bbox(bbox)}"
+            extracts = {g: bag.fetch_bag(http, store, area_bbox(warehouse, g), base_url=settings.bag_base_url)
+                        for g in gemeenten}
+            # The boxes of neighbouring gemeenten overlap: each object once, under the first gemeente that has it.
+            verblijfsobjecten = pl.concat([tag_gemeente(e.verblijfsobjecten, g) for g, e in extracts.items()],
+                                          how="diagonal_relaxed").unique("vbo_id", keep="first", maintain_order=True)
+            panden = pl.concat([tag_gemeente(e.panden, g) for g, e in extracts.items()],
+                               how="diagonal_relaxed").unique("pand_id", keep="first", maintain_order=True)
+            vbo_snapshots = {g: [s for s in e.snapshots if "pand" not in s.dataset] for g, e in extracts.items()}
+            pand_snapshots = {g: [s for s in e.snapshots if "pand" in s.dataset] for g, e in extracts.items()}
+            route = "PDOK BAG OGC API v2, bbox of the buurten of " + ", ".join(gemeenten)
     with warehouse.connect() as con:
-        write_raw_table(con, "raw.bag_verblijfsobjecten", extract.verblijfsobjecten,
-                        [s for s in extract.snapshots if "pand" not in s.dataset], context.run_id)
-        write_raw_table(con, "raw.bag_panden", extract.panden,
-                        [s for s in extract.snapshots if "pand" in s.dataset], context.run_id)
-    context.log.info(f"BAG from {route}: {extract.verblijfsobjecten.height} verblijfsobjecten, "
-                     f"{extract.panden.height} panden")
+        write_partition_rows(con, "raw.bag_verblijfsobjecten", verblijfsobjecten, gemeenten, vbo_snapshots,
+                             context.run_id)
+        write_partition_rows(con, "raw.bag_panden", panden, gemeenten, pand_snapshots, context.run_id)
+    context.log.info(f"BAG from {route}: {verblijfsobjecten.height} verblijfsobjecten, {panden.height} panden")
     yield dg.MaterializeResult(asset_key=BAG_VBO, metadata=raw_table_metadata(
-        "raw.bag_verblijfsobjecten", extract.verblijfsobjecten, extract.snapshots, route=route))
+        "raw.bag_verblijfsobjecten", verblijfsobjecten, all_snapshots(vbo_snapshots), route=route))
     yield dg.MaterializeResult(asset_key=["raw", "bag_panden"], metadata=raw_table_metadata(
-        "raw.bag_panden", extract.panden, extract.snapshots, route=route))
+        "raw.bag_panden", panden, all_snapshots(pand_snapshots), route=route))
 
 
 @dg.asset(
@@ -88,7 +133,8 @@ def bag_raw(context: dg.AssetExecutionContext, http: HttpClient, warehouse: Ware
     kinds={"duckdb", "python"},
     pool=WAREHOUSE_POOL,
     retry_policy=SOURCE_RETRY,
-    description="Registered energy labels (EP-Online), one per verblijfsobject: the newest valid registration. "
+    description="Registered energy labels (EP-Online) of the dwellings of each gemeente of the run, one per "
+    "verblijfsobject: the newest valid registration. "
     "From the bulk file when configured, else the per-address API when a key is set, else none.",
 )
 def energy_labels_raw(
@@ -101,8 +147,11 @@ def energy_labels_raw(
     store = SnapshotStore(settings.snapshot_dir)
     reference = date.fromisoformat(settings.label_reference_date) if settings.label_reference_date else None
     with warehouse.connect() as con:
-        vbo_ids = [r[0] for r in con.execute(
-            "select vbo_id from raw.bag_verblijfsobjecten where gebruiksdoel like '%woonfunctie%'").fetchall()]
+        gemeenten = with_gemeenten_delivered(con, run_gemeenten(context, settings), BAG_VBO_TABLE, context.run_id)
+        residential = con.execute(
+            f"select vbo_id, {PARTITION_COLUMN} from raw.bag_verblijfsobjecten where gebruiksdoel like '%woonfunctie%' "
+            f"and list_contains($1, {PARTITION_COLUMN})", [gemeenten]).pl().unique("vbo_id", keep="first")
+    vbo_ids = residential["vbo_id"].to_list()
     with bad_input_fails_without_retry():
         if settings.label_bulk_file:
             extract = ep_online.read_label_bulk(settings.label_bulk_file, reference, store=store, vbo_ids=vbo_ids)
@@ -117,8 +166,10 @@ def energy_labels_raw(
         else:
             extract = ep_online.LabelExtract(pl.DataFrame(schema=ep_online.LABEL_SCHEMA), [], reference or date.today())
             route = "not configured: every label will be estimated"
+    labels = extract.labels.join(residential, on="vbo_id", how="left").with_columns(
+        pl.col(PARTITION_COLUMN).fill_null(gemeenten[0]))
     with warehouse.connect() as con:
-        write_raw_table(con, "raw.energy_labels", extract.labels, extract.snapshots, context.run_id)
+        write_partition_rows(con, "raw.energy_labels", labels, gemeenten, extract.snapshots, context.run_id)
     context.log.info(f"energy labels ({route}): {extract.labels.height} of {len(vbo_ids)} dwellings")
     return dg.MaterializeResult(metadata=raw_table_metadata(
         "raw.energy_labels", extract.labels, extract.snapshots, route=route,

@@ -160,7 +160,7 @@ def _child(spec: dict) -> dict:
 
     import dagster as dg
 
-    from wup_pipeline.definitions import build_definitions
+    from wup_pipeline.definitions import BACKFILL_JOB, build_definitions
     from wup_pipeline.orchestration.partitions import partition_key_range_tags
     from wup_pipeline.resources.settings import ProjectPaths
 
@@ -174,7 +174,7 @@ def _child(spec: dict) -> dict:
     paths = ProjectPaths(root=root, published_warehouse=root / "warehouse" / "wup.duckdb")
     started = time.monotonic()
     defs = build_definitions(paths, mirror_dir=None, gemeente_code=codes[0], year=YEAR, settings=settings)
-    job = defs.resolve_job_def("wup_all")
+    job = defs.resolve_job_def("wup_all" if len(codes) == 1 else BACKFILL_JOB)
     definitions_seconds = time.monotonic() - started
     kwargs = {}
     if exclude:

@@ -93,6 +93,14 @@ def year_partitions() -> dg.StaticPartitionsDefinition:
     return dg.StaticPartitionsDefinition([str(year) for year in sorted(KWB_TABLES)])
 
 
+def partitioned_by_gemeente(asset: dg.AssetsDefinition, year: int = PARTITION_YEAR) -> dg.AssetsDefinition:
+    """The asset with gemeente partitions and the single-run backfill policy (applied when the Definitions are
+    built, so the municipal list is not read at import)."""
+    partitions = gemeente_partitions(year)
+    return asset.map_asset_specs(lambda spec: spec.replace_attributes(partitions_def=partitions)).with_attributes(
+        backfill_policy=SINGLE_RUN_BACKFILL)
+
+
 def partition_gemeenten(context: dg.AssetExecutionContext | dg.OpExecutionContext,
                         default: str | None = None) -> list[str]:
     """Gemeente codes of the run's partition key or key range (one, or many for a single-run backfill).

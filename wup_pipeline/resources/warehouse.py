@@ -299,7 +299,9 @@ AUDIT_DDL = (
         snapshot_id varchar, source_id varchar, dataset varchar, url varchar, retrieved_at varchar,
         sha256 varchar, bytes bigint, path varchar, rows bigint, licence varchar, source_version varchar,
         etag varchar, last_modified varchar, from_mirror boolean, page integer, retrieval_id varchar,
-        raw_table varchar, run_id varchar)""",
+        raw_table varchar, run_id varchar, partition_gemeente varchar)""",
+    # build files from before gemeente partitions
+    "alter table audit.snapshots add column if not exists partition_gemeente varchar",
     """create table if not exists audit.column_lineage (
         model varchar, column_name varchar, source_table varchar, source_column varchar,
         expression varchar, code_version varchar)""",

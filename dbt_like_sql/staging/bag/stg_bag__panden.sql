@@ -1,6 +1,8 @@
 -- BAG panden: build year and footprint polygon.
 with source as (
+    -- gemeente partitions fetched by bounding box overlap at their borders: each object once
     select * from raw.bag_panden
+    qualify row_number() over (partition by pand_id order by partition_gemeente) = 1
 ),
 
 renamed as (

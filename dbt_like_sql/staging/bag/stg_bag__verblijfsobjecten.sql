@@ -1,6 +1,8 @@
 -- BAG verblijfsobjecten: one row per object, typed, with its point geometry and residential flag.
 with source as (
+    -- gemeente partitions fetched by bounding box overlap at their borders: each object once
     select * from raw.bag_verblijfsobjecten
+    qualify row_number() over (partition by vbo_id order by partition_gemeente) = 1
 ),
 
 renamed as (

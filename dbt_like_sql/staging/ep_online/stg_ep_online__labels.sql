@@ -1,6 +1,8 @@
 -- Registered energy labels (EP-Online), one chosen registration per verblijfsobject.
 with source as (
+    -- gemeente partitions fetched by bounding box overlap at their borders: each object once
     select * from raw.energy_labels
+    qualify row_number() over (partition by vbo_id order by partition_gemeente) = 1
 ),
 
 renamed as (
