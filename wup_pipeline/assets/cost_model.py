@@ -4,14 +4,17 @@ The model is pure code (model/costs.py, docs/cost-model.md); these assets read t
 and write the results with their column lineage and the parameter version.
 """
 
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+
 import dagster as dg
 import polars as pl
 
-from wup_pipeline.assets.housing_model import replace_table_with_lineage
 from wup_pipeline.assets.raw import WAREHOUSE_POOL
 from wup_pipeline.lineage.sql_models import LineageRow
 from wup_pipeline.model import costs
 from wup_pipeline.parameters import parameter_version
+from wup_pipeline.reports.privacy import policy_from_settings
 from wup_pipeline.resources.pipeline_settings import PipelineSettings
 from wup_pipeline.resources.warehouse import Warehouse
 
@@ -20,6 +23,7 @@ SOCIO = "marts.socio_economic_buurt"
 INFRA = "marts.infrastructure_buurt"
 INPUT_COLUMNS = [(HOUSING, c) for c in ("dwellings", "total_floor_area_m2", "n_label_a", "n_label_b", "n_label_c",
                                         "n_label_d", "n_label_e", "n_label_f", "n_label_g")]
+DWELLING_GROUP_BATCH_BUURTEN = 500  # bounds the group x route frames of one batch
 COST_PARAMETER_TABLES = ("raw.param_costs_general", "raw.param_costs_building_kentallen",
                          "raw.param_costs_building_stock")
 UPSTREAM = [dg.AssetKey(["marts", "housing_stock_buurt"]), dg.AssetKey(["marts", "socio_economic_buurt"]),
@@ -35,19 +39,50 @@ def cost_lineage(table: str, columns: list[str], extra_inputs: list[tuple[str, s
 
 
 def read_cost_inputs(con) -> pl.DataFrame:
-    housing = con.execute(f"select * from {HOUSING}").pl()
-    socio = con.execute(f"select * from {SOCIO}").pl()
-    infra = con.execute(f"select * from {INFRA}").pl()
+    # a fixed row order: the model sums floats, and a sum depends on the order it adds in
+    housing = con.execute(f"select * from {HOUSING} order by buurt_code").pl()
+    socio = con.execute(f"select * from {SOCIO} order by buurt_code").pl()
+    infra = con.execute(f"select * from {INFRA} order by buurt_code, asset").pl()
     return costs.buurt_inputs_from_marts(housing, socio, infra)
 
 
-def cost_metadata(frame: pl.DataFrame, rows: list[LineageRow], settings: PipelineSettings) -> dict:
+def replace_table_in_batches(con, table: str, batches: Iterable[pl.DataFrame],
+                             lineage: Callable[[list[str]], list[LineageRow]],
+                             finish_sql: str = "select * from _staged") -> tuple[int, list[LineageRow]]:
+    """Replace a table, and its column lineage rows, in one transaction, from frames handed to DuckDB one batch
+    at a time via Arrow (never one national frame in Python). The batches are staged in the temp table
+    ``_staged``; ``finish_sql`` over it shapes the final table. Returns (row count, lineage rows)."""
+    con.execute("begin transaction")
+    try:
+        con.execute("drop table if exists _staged")
+        for number, batch in enumerate(batches):
+            con.register("_incoming", batch.to_arrow())
+            con.execute("insert into _staged select * from _incoming" if number else
+                        "create temp table _staged as select * from _incoming")
+            con.unregister("_incoming")
+        con.execute(f"create or replace table {table} as {finish_sql}")
+        con.execute("drop table _staged")
+        columns = [d[0] for d in con.execute(f"select * from {table} limit 0").description]
+        rows = lineage(columns)
+        con.execute("delete from audit.column_lineage where model = ?", [table])
+        con.executemany("insert into audit.column_lineage values (?, ?, ?, ?, ?, ?)",
+                        [(r.model, r.column, r.source_table, r.source_column, r.expression, "python") for r in rows])
+        height = con.execute(f"select count(*) from {table}").fetchone()[0]
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return height, rows
+
+
+def cost_metadata(frame: pl.DataFrame | int, rows: list[LineageRow], settings: PipelineSettings) -> dict:
     deps: dict[str, list[dg.TableColumnDep]] = {}
     for row in rows:
         dep = dg.TableColumnDep(asset_key=dg.AssetKey(row.source_table.split(".")), column_name=row.source_column)
         if dep not in deps.setdefault(row.column, []):
             deps[row.column].append(dep)
-    return {"dagster/row_count": frame.height, "dagster/column_lineage": dg.TableColumnLineage(deps_by_column=deps),
+    height = frame if isinstance(frame, int) else frame.height
+    return {"dagster/row_count": height, "dagster/column_lineage": dg.TableColumnLineage(deps_by_column=deps),
             "parameter_set": settings.cost_parameters, "parameter_version": parameter_version(),
             "cost_year": settings.cost_year}
 
@@ -68,20 +103,28 @@ def route_costs_buurt(
 ) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         buurten = read_cost_inputs(con)
-    results = costs.evaluate_buurten(buurten, parameters=settings.cost_parameters, year=settings.cost_year)
+    # parameter_rows is the same ~9 kB text for every buurt of a route: joined in DuckDB, not repeated in Python
+    results = costs.evaluate_buurten(buurten, parameters=settings.cost_parameters, year=settings.cost_year,
+                                     with_parameter_rows=False)
     cheapest = costs.cheapest_routes(results)
     results = results.join(cheapest.select("buurt_code", "cheapest_route", "runner_up_route",
-                                           "margin_eur_per_year", "margin_eur_per_weq"), on="buurt_code", how="left")
-    results = results.with_columns(
-        pl.col("parameter_rows").list.join("; ") if results.schema.get("parameter_rows") == pl.List(pl.String)
-        else pl.col("parameter_rows"))
-    rows = cost_lineage("marts.route_costs_buurt", results.columns,
-                        [(SOCIO, "income_per_inhabitant_eur"), (INFRA, "in_plan_window")])
+                                           "margin_eur_per_year", "margin_eur_per_weq"), on="buurt_code", how="left",
+                           maintain_order="left").with_row_index("_row")
+    route_rows = costs.route_parameter_rows(settings.cost_parameters).with_columns(
+        pl.col("parameter_rows").list.join("; "))
+    columns = [c for c in costs.OUTPUT_COLUMNS if c != "parameter_rows"]
+    finish = (f"select {', '.join(f'r.{c}' for c in columns)}, p.parameter_rows, r.cheapest_route, "
+              "r.runner_up_route, r.margin_eur_per_year, r.margin_eur_per_weq "
+              "from _staged as r left join _route_rows as p using (strategy) order by r._row")
+    lineage = partial(cost_lineage, "marts.route_costs_buurt",
+                      extra_inputs=[(SOCIO, "income_per_inhabitant_eur"), (INFRA, "in_plan_window")])
     with warehouse.connect() as con:
-        replace_table_with_lineage(con, "marts.route_costs_buurt", results, rows)
-    context.log.info(f"route costs: {results.height} buurt x route rows ({settings.cost_parameters}, "
+        con.register("_route_rows", route_rows.to_arrow())
+        height, rows = replace_table_in_batches(con, "marts.route_costs_buurt", [results], lineage, finish)
+        con.unregister("_route_rows")
+    context.log.info(f"route costs: {height} buurt x route rows ({settings.cost_parameters}, "
                      f"{settings.cost_year})")
-    return dg.MaterializeResult(metadata=cost_metadata(results, rows, settings))
+    return dg.MaterializeResult(metadata=cost_metadata(height, rows, settings))
 
 
 @dg.asset(
@@ -100,12 +143,35 @@ def route_sensitivity_buurt(
     with warehouse.connect() as con:
         buurten = read_cost_inputs(con)
     frame = costs.sensitivity(buurten, settings.cost_parameters, settings.cost_year)
-    rows = cost_lineage("marts.route_sensitivity_buurt", frame.columns)
     with warehouse.connect() as con:
-        replace_table_with_lineage(con, "marts.route_sensitivity_buurt", frame, rows)
+        _, rows = replace_table_in_batches(con, "marts.route_sensitivity_buurt", [frame],
+                                           partial(cost_lineage, "marts.route_sensitivity_buurt"))
     changed = frame.filter(~pl.col("same_as_central")).height if "same_as_central" in frame.columns else 0
     context.log.info(f"sensitivity: {frame.height} buurt x scenario rows, {changed} with another cheapest route")
     return dg.MaterializeResult(metadata=cost_metadata(frame, rows, settings))
+
+
+def dwelling_group_batches(groups: pl.DataFrame, settings: PipelineSettings) -> Iterator[pl.DataFrame]:
+    """The end-user view in batches of whole buurten (groups are independent; the order is the one-call order)."""
+    if groups.is_empty():
+        yield costs.evaluate_dwelling_groups(groups, settings.cost_parameters, settings.cost_year)
+        return
+    starts = groups.with_row_index("_row").group_by("buurt_code", maintain_order=True).agg(pl.col("_row").first())
+    for first in range(0, starts.height, DWELLING_GROUP_BATCH_BUURTEN):
+        begin = starts["_row"][first]
+        end = starts["_row"][first + DWELLING_GROUP_BATCH_BUURTEN] if first + DWELLING_GROUP_BATCH_BUURTEN < \
+            starts.height else groups.height
+        yield costs.evaluate_dwelling_groups(groups.slice(begin, end - begin), settings.cost_parameters,
+                                             settings.cost_year)
+
+
+def dwelling_group_lineage(columns: list[str]) -> list[LineageRow]:
+    rows = [LineageRow("marts.route_costs_dwelling_group", column, "intermediate.int_dwellings", source,
+                       "model.costs.evaluate_dwelling_groups")
+            for column in columns
+            for source in ("dwelling_type_class", "build_year_class", "label_class", "owner_type", "floor_area_m2")]
+    return rows + [LineageRow("marts.route_costs_dwelling_group", column, table, "value", "model.costs")
+                   for column in columns for table in COST_PARAMETER_TABLES]
 
 
 @dg.asset(
@@ -115,28 +181,26 @@ def route_sensitivity_buurt(
     kinds={"duckdb", "polars"},
     pool=WAREHOUSE_POOL,
     description="The end-user view: per buurt x dwelling type x build-year class x label class x owner type and "
-    "route, investment, energy cost and extra cost per dwelling for owner and occupant.",
+    "route, investment, energy cost and extra cost per dwelling for owner and occupant. Only groups of at least "
+    "privacy_k dwellings (default 10): smaller groups would be blank in every output, so they are not stored.",
     metadata={"dagster/table_name": "marts.route_costs_dwelling_group"},
 )
 def route_costs_dwelling_group(
     context: dg.AssetExecutionContext, warehouse: Warehouse, settings: PipelineSettings
 ) -> dg.MaterializeResult:
+    # Groups of fewer than privacy_k dwellings are left out: every output blanks all their figures (only the key
+    # columns would show), and at national size they are 9 in 10 groups.
+    k = policy_from_settings(settings).k
     with warehouse.connect() as con:
         groups = con.execute(
             "select buurt_code, dwelling_type_class, build_year_class, label_class as energy_label_class, "
             "owner_type, count(*) as dwellings, sum(floor_area_m2) as floor_area_m2 "
-            "from intermediate.int_dwellings group by all order by all").pl()
-    frame = costs.evaluate_dwelling_groups(groups, settings.cost_parameters, settings.cost_year)
-    rows = [LineageRow("marts.route_costs_dwelling_group", column, "intermediate.int_dwellings", source,
-                       "model.costs.evaluate_dwelling_groups")
-            for column in frame.columns
-            for source in ("dwelling_type_class", "build_year_class", "label_class", "owner_type", "floor_area_m2")]
-    rows += [LineageRow("marts.route_costs_dwelling_group", column, table, "value", "model.costs")
-             for column in frame.columns for table in COST_PARAMETER_TABLES]
-    with warehouse.connect() as con:
-        replace_table_with_lineage(con, "marts.route_costs_dwelling_group", frame, rows)
-    context.log.info(f"dwelling-group costs: {frame.height} group x route rows")
-    return dg.MaterializeResult(metadata=cost_metadata(frame, rows, settings))
+            "from intermediate.int_dwellings group by all having count(*) >= ? order by all", [k]).pl()
+        height, rows = replace_table_in_batches(con, "marts.route_costs_dwelling_group",
+                                                dwelling_group_batches(groups, settings), dwelling_group_lineage)
+    context.log.info(f"dwelling-group costs: {height} group x route rows ({groups.height} groups of at least "
+                     f"{k} dwellings)")
+    return dg.MaterializeResult(metadata={**cost_metadata(height, rows, settings), "privacy_k": k})
 
 
 ASSETS = [route_costs_buurt, route_sensitivity_buurt, route_costs_dwelling_group]

@@ -74,26 +74,24 @@ def _no_label_bracket(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def attach_labels(frame: pl.DataFrame, p: CostParameters) -> pl.DataFrame:
-    """Kentallen of each group and the label after the route's shell step.
+KENTALLEN_KEYS = ("sector", "building_type", "build_year_class")
+STEP_WEIGHT_COLUMNS = ("_from_lo", "_from_hi", "_weight_lo", "_weight_hi")
 
-    A group steps to the route's target label when its label is worse. A dwelling without a label
-    (N) is placed between two labels by its demand and its step cost is interpolated between the
-    steps of those two labels (Vesta MAIS 5.0; the N step columns of Woningen_BAG.csv are not used).
-    Utility buildings start at Vesta's default label. A step without published investment (e.g.
-    utility to label D) is not taken: the group keeps its label."""
-    wide = kentallen_wide(p)
-    steps = insulation_steps(p)
-    keys = ["sector", "building_type", "build_year_class"]
-    frame = frame.join(wide, on=keys, how="left")
+
+def with_kentallen(frame: pl.DataFrame, p: CostParameters) -> pl.DataFrame:
+    """The demand kentallen of each group's type and period (Vesta) as columns."""
+    frame = frame.join(kentallen_wide(p), on=list(KENTALLEN_KEYS), how="left", maintain_order="left")
     missing = frame.filter(col("default_label").is_null())
     if missing.height:
         row = missing.row(0, named=True)
         raise ValueError(f"no kentallen for {row['sector']} {row['building_type']!r} / {row['build_year_class']!r}")
-    frame = _no_label_bracket(frame)
-    target = _rank(col("target_label"))
-    for side in ("lo", "hi"):
-        joined = steps.rename(
+    return frame
+
+
+def _published_steps(p: CostParameters, side: str) -> pl.DataFrame:
+    return (
+        insulation_steps(p)
+        .rename(
             {
                 "label_from": f"_from_{side}",
                 "label_to": "target_label",
@@ -101,10 +99,38 @@ def attach_labels(frame: pl.DataFrame, p: CostParameters) -> pl.DataFrame:
                 "step_per_m2": f"_per_m2_{side}",
             }
         )
+        .with_columns(pl.lit(True).alias(f"_published_{side}"))
+    )
+
+
+def _step_costs(weight_lo: pl.Expr, weight_hi: pl.Expr) -> list[pl.Expr]:
+    return [
+        (weight_lo * col("_fixed_lo").fill_null(0.0) + weight_hi * col("_fixed_hi").fill_null(0.0)).alias("step_fixed"),
+        (weight_lo * col("_per_m2_lo").fill_null(0.0) + weight_hi * col("_per_m2_hi").fill_null(0.0)).alias(
+            "step_per_m2"
+        ),
+    ]
+
+
+def attach_labels(frame: pl.DataFrame, p: CostParameters) -> pl.DataFrame:
+    """The label after the route's shell step, and the step's investment per object and per m2.
+
+    Needs the kentallen columns (:func:`with_kentallen`) and ``target_label``. A group steps to the
+    route's target label when its label is worse. A dwelling without a label (N) is placed between two
+    labels by its demand and its step cost is interpolated between the steps of those two labels
+    (Vesta MAIS 5.0; the N step columns of Woningen_BAG.csv are not used). Utility buildings start at
+    Vesta's default label. A step without published investment (e.g. utility to label D) is not taken:
+    the group keeps its label. Keeps the step weights (STEP_WEIGHT_COLUMNS) so that
+    :func:`replace_step_costs` can price the same steps with another scenario's kentallen."""
+    if "_w_hi" not in frame.columns:
+        frame = _no_label_bracket(frame)
+    target = _rank(col("target_label"))
+    for side in ("lo", "hi"):
         frame = frame.join(
-            joined.with_columns(pl.lit(True).alias(f"_published_{side}")),
-            on=[*keys, f"_from_{side}", "target_label"],
+            _published_steps(p, side),
+            on=[*KENTALLEN_KEYS, f"_from_{side}", "target_label"],
             how="left",
+            maintain_order="left",  # a fixed row order keeps the floating-point sums the same from run to run
         )
     needs_lo = target.is_not_null() & (_rank(col("_from_lo")) > target)
     needs_hi = (
@@ -114,25 +140,30 @@ def attach_labels(frame: pl.DataFrame, p: CostParameters) -> pl.DataFrame:
         ~needs_hi | col("_published_hi").fill_null(False)
     )
     stepped = (needs_lo | needs_hi) & published
-    weight_lo = pl.when(needs_lo).then(1 - col("_w_hi")).otherwise(0.0)
-    weight_hi = pl.when(needs_hi).then(col("_w_hi")).otherwise(0.0)
-    return frame.with_columns(
+    frame = frame.with_columns(
         stepped.alias("insulated"),
         pl.when(stepped).then(col("target_label")).otherwise(col("label")).alias("label_after"),
-        (weight_lo * col("_fixed_lo").fill_null(0.0) + weight_hi * col("_fixed_hi").fill_null(0.0)).alias("step_fixed"),
-        (weight_lo * col("_per_m2_lo").fill_null(0.0) + weight_hi * col("_per_m2_hi").fill_null(0.0)).alias(
-            "step_per_m2"
-        ),
-    ).drop(
-        "_from_lo",
-        "_from_hi",
-        "_w_hi",
-        "_fixed_lo",
-        "_fixed_hi",
-        "_per_m2_lo",
-        "_per_m2_hi",
-        "_published_lo",
-        "_published_hi",
+        pl.when(needs_lo).then(1 - col("_w_hi")).otherwise(0.0).alias("_weight_lo"),
+        pl.when(needs_hi).then(col("_w_hi")).otherwise(0.0).alias("_weight_hi"),
+    )
+    return frame.with_columns(_step_costs(col("_weight_lo"), col("_weight_hi"))).drop(
+        "_w_hi", "_fixed_lo", "_fixed_hi", "_per_m2_lo", "_per_m2_hi", "_published_lo", "_published_hi"
+    )
+
+
+def replace_step_costs(frame: pl.DataFrame, p: CostParameters) -> pl.DataFrame:
+    """The same shell steps as :func:`attach_labels` chose, priced with ``p``'s kentallen (the
+    investment scenarios move the step costs, never which steps exist or which are taken)."""
+    frame = frame.drop("step_fixed", "step_per_m2")
+    for side in ("lo", "hi"):
+        frame = frame.join(
+            _published_steps(p, side).drop(f"_published_{side}"),
+            on=[*KENTALLEN_KEYS, f"_from_{side}", "target_label"],
+            how="left",
+            maintain_order="left",
+        )
+    return frame.with_columns(_step_costs(col("_weight_lo"), col("_weight_hi"))).drop(
+        "_fixed_lo", "_fixed_hi", "_per_m2_lo", "_per_m2_hi"
     )
 
 
@@ -550,14 +581,47 @@ def end_user_costs(frame: pl.DataFrame, p: CostParameters) -> pl.DataFrame:
     )
 
 
+# What a group's quantities depend on besides the group: the route's shell target only.
+QUANTITY_COLUMNS = (
+    "target_label",
+    "insulated",
+    "label_after",
+    "step_fixed",
+    "step_per_m2",
+    *STEP_WEIGHT_COLUMNS,
+    "space_heating_gj",
+    "hot_water_gj",
+    "ventilation_electricity_gj",
+    "appliance_electricity_gj",
+    "space_heating_capacity_kw",
+    "hot_water_capacity_kw",
+    "is_apartment",
+)
+
+
+def group_quantities(groups: pl.DataFrame, targets: list[str | None], p: CostParameters) -> pl.DataFrame:
+    """Per group and shell target (e.g. None, B, D): label after the step, step costs, heat demand and
+    capacity. These do not depend on the route's installation, so a route only adds its installation;
+    nor on the scenario's prices (the investment scenarios reprice the steps: :func:`replace_step_costs`)."""
+    frame = _no_label_bracket(with_kentallen(groups, p))
+    frame = capacities(frame, p)
+    frame = frame.join(pl.DataFrame({"target_label": targets}, schema={"target_label": pl.String}), how="cross")
+    frame = heat_demand(attach_labels(frame, p))
+    return frame.select(*groups.columns, *QUANTITY_COLUMNS)
+
+
+def route_costs(quantities: pl.DataFrame | pl.LazyFrame, routes: pl.DataFrame, p: CostParameters) -> pl.LazyFrame:
+    """All building-level costs for every group x route from :func:`group_quantities` (lazy: collect
+    only the columns needed, the rest is never computed)."""
+    frame = quantities.lazy().join(
+        routes.lazy(), on="target_label", how="inner", nulls_equal=True, maintain_order="left_right"
+    )
+    for step in (energy_use, investments, maintenance, national_costs, end_user_costs):
+        frame = step(frame, p)
+    return frame
+
+
 def evaluate_groups(groups: pl.DataFrame, routes: pl.DataFrame, p: CostParameters) -> pl.DataFrame:
     """All building-level quantities and costs for every group x route."""
-    frame = groups.join(routes, how="cross")
-    frame = attach_labels(frame, p)
-    frame = heat_demand(frame)
-    frame = capacities(frame, p)
-    frame = energy_use(frame, p)
-    frame = investments(frame, p)
-    frame = maintenance(frame, p)
-    frame = national_costs(frame, p)
-    return end_user_costs(frame, p)
+    targets = routes["target_label"].unique(maintain_order=True).to_list()
+    return route_costs(group_quantities(groups, targets, p), routes, p).collect()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from wup_pipeline.model.cost_components import OWNER_TYPES, evaluate_groups
+from wup_pipeline.model.cost_components import OWNER_TYPES, group_quantities, replace_step_costs, route_costs
 from wup_pipeline.model.cost_infrastructure import (
     gas_grid,
     grid_reinforcement,
@@ -61,6 +61,7 @@ __all__ = [
     "evaluate_buurten",
     "evaluate_dwelling_groups",
     "parameter_rows_by_column",
+    "route_parameter_rows",
     "sensitivity",
 ]
 
@@ -465,8 +466,9 @@ def _route_parameter_rows(p: CostParameters, route: Route) -> list[str]:
 # Aggregation of building groups to buurt x route
 
 
-def _group_sums(frame: pl.DataFrame, p: CostParameters) -> pl.DataFrame:
-    """Sum the group rows to buurt x route, with the per-group grid and heat-network loads."""
+def _group_sums(frame: pl.LazyFrame, p: CostParameters, *, end_user: bool = True) -> pl.LazyFrame:
+    """Sum the group rows to buurt x building configuration (``_config``), with the per-group grid and
+    heat-network loads; ``end_user=False`` leaves out the end-user sums (never computed then)."""
     dwelling = col("sector") == "dwelling"
     heating = col("heating")
     grid_dwelling = (
@@ -503,18 +505,6 @@ def _group_sums(frame: pl.DataFrame, p: CostParameters) -> pl.DataFrame:
     def dwellings_where(condition: pl.Expr) -> pl.Expr:
         return pl.when(dwelling & condition).then(col("objects")).otherwise(0.0).sum()
 
-    route_columns = [
-        "strategy",
-        "route_name",
-        "family",
-        "target_label",
-        "heating",
-        "fuel",
-        "low_temperature_emitters",
-        "gas_grid_removed",
-        "network_temperature",
-        "heat_source",
-    ]
     summed = [
         "space_heating_gj",
         "hot_water_gj",
@@ -535,13 +525,16 @@ def _group_sums(frame: pl.DataFrame, p: CostParameters) -> pl.DataFrame:
         "national_energy_natural_gas",
         "national_energy_green_gas",
         "national_energy_electricity",
-        "end_user_investment",
-        "end_user_subsidy",
-        "end_user_energy",
-        "end_user_maintenance",
-        *[f"end_user_capital_{owner}" for owner in OWNER_TYPES],
     ]
-    return frame.group_by("buurt_code", *route_columns).agg(
+    if end_user:
+        summed += [
+            "end_user_investment",
+            "end_user_subsidy",
+            "end_user_energy",
+            "end_user_maintenance",
+            *[f"end_user_capital_{owner}" for owner in OWNER_TYPES],
+        ]
+    return frame.group_by("buurt_code", "_config").agg(
         *[col(c).sum() for c in summed],
         dwellings_where(pl.lit(True)).alias("dwellings"),
         dwellings_where(col("insulated")).alias("dwellings_insulated"),
@@ -781,18 +774,61 @@ def _routes_for(strategies: tuple[str, ...] | None) -> pl.DataFrame:
     return routes_frame(strategies)
 
 
-def _evaluate(buurten: pl.DataFrame, p: CostParameters, strategies: tuple[str, ...] | None) -> pl.DataFrame:
-    routes = _routes_for(strategies)
-    route_rows = pl.DataFrame(
+BUILDING_ROUTE_COLUMNS = (
+    "target_label",
+    "heating",
+    "fuel",
+    "low_temperature_emitters",
+    "gas_grid_removed",
+    "network_temperature",
+)
+
+
+def building_configurations(routes: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The distinct building-level configurations of the routes (``_config``: what a route does in a
+    building; S2a and S2b differ only in their source, so their buildings cost the same), and each
+    route with its configuration. The building code runs once per configuration (12 for 18 routes)."""
+    configs = routes.select(BUILDING_ROUTE_COLUMNS).unique(maintain_order=True).with_row_index("_config")
+    with_config = routes.join(
+        configs, on=list(BUILDING_ROUTE_COLUMNS), how="left", nulls_equal=True, maintain_order="left"
+    )
+    return configs, with_config
+
+
+def _buurt_groups(batch: pl.DataFrame, p: CostParameters) -> pl.DataFrame:
+    return pl.concat([dwelling_groups_from_buurten(batch, p), utility_groups_from_buurten(batch, p)])
+
+
+def _buurt_route_sums(
+    quantities: pl.DataFrame, routes: pl.DataFrame, p: CostParameters, *, end_user: bool = True
+) -> pl.DataFrame:
+    """Building-level sums per buurt x route: computed per building configuration, then given to each
+    route of that configuration."""
+    configs, with_config = building_configurations(routes)
+    sums = _group_sums(route_costs(quantities, configs, p), p, end_user=end_user).collect()
+    return sums.join(with_config, on="_config", how="inner").drop("_config")
+
+
+def route_parameter_rows(parameters: str = "default") -> pl.DataFrame:
+    """Per route (``strategy``) the parameter row ids its figures use (``parameter_rows``)."""
+    p = load_cost_parameters(parameters)
+    return pl.DataFrame(
         {"strategy": [r.strategy for r in ROUTES], "parameter_rows": [_route_parameter_rows(p, r) for r in ROUTES]}
     )
+
+
+def _evaluate(
+    buurten: pl.DataFrame, p: CostParameters, strategies: tuple[str, ...] | None, with_parameter_rows: bool = True
+) -> pl.DataFrame:
+    routes = _routes_for(strategies)
+    targets = routes["target_label"].unique(maintain_order=True).to_list()
     results = []
     for start in range(0, buurten.height, BATCH_BUURTEN):
         batch = buurten.slice(start, BATCH_BUURTEN)
-        groups = pl.concat([dwelling_groups_from_buurten(batch, p), utility_groups_from_buurten(batch, p)])
+        groups = _buurt_groups(batch, p)
         if groups.is_empty():
             continue
-        sums = _group_sums(evaluate_groups(groups, routes, p), p)
+        sums = _buurt_route_sums(group_quantities(groups, targets, p), routes, p)
         frame = _buurt_costs(sums, batch, p)
         frame = _end_user(frame, batch, p)
         results.append(frame)
@@ -801,11 +837,15 @@ def _evaluate(buurten: pl.DataFrame, p: CostParameters, strategies: tuple[str, .
         return pl.DataFrame(schema={c: pl.Float64 for c in OUTPUT_COLUMNS})
     frame = (
         pl.concat(results, how="diagonal_relaxed")
-        .join(route_rows, on="strategy", how="left")
         .with_columns(pl.lit(p.parameter_set).alias("parameter_set"), pl.lit(p.year).alias("year"))
     )
     frame = frame.sort("buurt_code", col("strategy").replace_strict(order, return_dtype=pl.Int64))
-    return frame.select(*OUTPUT_COLUMNS)
+    if not with_parameter_rows:
+        return frame.select(c for c in OUTPUT_COLUMNS if c != "parameter_rows")
+    route_rows = pl.DataFrame(
+        {"strategy": [r.strategy for r in ROUTES], "parameter_rows": [_route_parameter_rows(p, r) for r in ROUTES]}
+    )
+    return frame.join(route_rows, on="strategy", how="left", maintain_order="left").select(*OUTPUT_COLUMNS)
 
 
 def evaluate_buurten(
@@ -815,6 +855,7 @@ def evaluate_buurten(
     *,
     scenario: str = "central",
     strategies: tuple[str, ...] | None = None,
+    with_parameter_rows: bool = True,
 ) -> pl.DataFrame:
     """National and end-user costs of every route (and the reference) for each buurt.
 
@@ -828,10 +869,12 @@ def evaluate_buurten(
     ``koppelkans_share`` (0..1) or ``koppelkans_assets``.
 
     Output: one row per buurt x route with :data:`OUTPUT_COLUMNS` (units there and in
-    docs/cost-model.md); ``parameter_rows`` lists the parameter rows the route's figures use."""
+    docs/cost-model.md); ``parameter_rows`` lists the parameter rows the route's figures use
+    (``with_parameter_rows=False`` leaves that column out: it is the same long list for every buurt of a
+    route, :func:`route_parameter_rows`)."""
     p = load_cost_parameters(parameters, year, scenario)
     checked = check_buurten(buurten)
-    return _evaluate(checked, p, strategies)
+    return _evaluate(checked, p, strategies, with_parameter_rows)
 
 
 def cheapest_routes(results: pl.DataFrame, strategies: tuple[str, ...] | None = None) -> pl.DataFrame:
@@ -872,17 +915,59 @@ def cheapest_routes(results: pl.DataFrame, strategies: tuple[str, ...] | None = 
 SENSITIVITY_SCENARIOS = ("low_energy_prices", "high_energy_prices", "low_investment", "high_investment")
 
 
+def _national_costs_per_scenario(
+    buurten: pl.DataFrame, parameters: str, year: int, scenarios: tuple[str, ...], strategies: tuple[str, ...] | None
+) -> dict[str, pl.DataFrame]:
+    """National cost per buurt x route for each scenario. The building groups, labels, demand and
+    capacities do not depend on the scenario: they are computed once per batch, and each scenario only
+    reprices them (its step costs, installations, energy, grids and heat networks). Gives the same
+    figures as :func:`evaluate_buurten` per scenario (pinned by the tests)."""
+    routes = _routes_for(strategies)
+    targets = routes["target_label"].unique(maintain_order=True).to_list()
+    checked = check_buurten(buurten)
+    central = load_cost_parameters(parameters, year)
+    varied = {scenario: load_cost_parameters(parameters, year, scenario) for scenario in scenarios}
+    parts: dict[str, list[pl.DataFrame]] = {scenario: [] for scenario in scenarios}
+    for start in range(0, checked.height, BATCH_BUURTEN):
+        batch = checked.slice(start, BATCH_BUURTEN)
+        groups = _buurt_groups(batch, central)
+        if groups.is_empty():
+            continue
+        quantities = group_quantities(groups, targets, central)
+        for scenario, p in varied.items():
+            priced = quantities if scenario == "central" else replace_step_costs(quantities, p)
+            sums = _buurt_route_sums(priced, routes, p, end_user=False)
+            parts[scenario].append(
+                _buurt_costs(sums, batch, p).select(
+                    "buurt_code", "strategy", "national_cost_eur_per_year", "national_extra_cost_eur_per_weq"
+                )
+            )
+    empty = pl.DataFrame(
+        schema={
+            "buurt_code": pl.String,
+            "strategy": pl.String,
+            "national_cost_eur_per_year": pl.Float64,
+            "national_extra_cost_eur_per_weq": pl.Float64,
+        }
+    )
+    return {
+        scenario: pl.concat(frames).sort("buurt_code", "strategy") if frames else empty
+        for scenario, frames in parts.items()
+    }
+
+
 def sensitivity(
     buurten: pl.DataFrame, parameters: str = "default", year: int = 2030, *, strategies: tuple[str, ...] | None = None
 ) -> pl.DataFrame:
     """Per buurt and scenario (low/high energy prices, low/high investments: the low/high columns of
     the parameter files), the cheapest route and whether it is the central one."""
-    central = cheapest_routes(evaluate_buurten(buurten, parameters, year, strategies=strategies), strategies)
+    national = _national_costs_per_scenario(
+        buurten, parameters, year, ("central", *SENSITIVITY_SCENARIOS), strategies
+    )
+    central = cheapest_routes(national["central"], strategies)
     rows = []
     for scenario in SENSITIVITY_SCENARIOS:
-        varied = cheapest_routes(
-            evaluate_buurten(buurten, parameters, year, scenario=scenario, strategies=strategies), strategies
-        )
+        varied = cheapest_routes(national[scenario], strategies)
         rows.append(
             varied.select(
                 "buurt_code",
@@ -1030,7 +1115,10 @@ def evaluate_dwelling_groups(
         .filter(col("objects") > 0)
     )
     expanded = _expand_unknown(prepared, p)
-    frame = evaluate_groups(expanded, _routes_for(strategies), p)
+    routes = _routes_for(strategies)
+    configs, with_config = building_configurations(routes)
+    targets = routes["target_label"].unique(maintain_order=True).to_list()
+    frame = route_costs(group_quantities(expanded, targets, p), configs, p)
     national = [
         "national_capital_building_shell",
         "national_capital_installations",
@@ -1051,11 +1139,14 @@ def evaluate_dwelling_groups(
         *national,
     ]
     per_group = (
-        frame.group_by("_group", "strategy", "heating")
+        frame.group_by("_group", "_config")
         .agg(
             *[col(c).sum() for c in summed],
             (pl.when(col("insulated")).then(col("objects")).otherwise(0.0).sum()).alias("_insulated"),
         )
+        .collect()
+        .join(with_config.select("_config", "strategy", "heating"), on="_config", how="inner")
+        .drop("_config")
         .with_columns(pl.sum_horizontal(national).alias("_national"))
     )
     per_group = per_group.with_columns(
