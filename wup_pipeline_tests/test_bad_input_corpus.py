@@ -35,7 +35,7 @@ import polars as pl
 import pytest
 import yaml
 
-from wup_pipeline.assets.raw import write_raw_table
+from wup_pipeline.assets.raw import PARTITION_COLUMN, write_partition_rows, write_raw_table
 from wup_pipeline.assets.raw_energy import ENERGY_SCHEMA, KLEINVERBRUIK_SCHEMA
 from wup_pipeline.checks.gate import run_gate
 from wup_pipeline.checks.quarantine import quarantine_table_name
@@ -374,15 +374,21 @@ def run_case(tmp_path_factory, demo_area):
 # --- outcomes ---------------------------------------------------------------------------------------------------
 
 
+def in_demo_gemeente(frame: pl.DataFrame) -> pl.DataFrame:
+    """The sources fetched per gemeente carry the partition they were fetched for (assets/raw.py)."""
+    return frame.with_columns(pl.lit(DEMO_GEMEENTE).alias(PARTITION_COLUMN))
+
+
 def raw_tables(case: dict, result) -> dict[str, tuple[pl.DataFrame, list]]:
     """The raw tables a quarantine case writes, as the raw assets write them (the suite's references included)."""
     reader = case["reader"]
     if reader == "bag.read_bag_extract":
-        return {"raw.bag_panden": (result.panden, []), "raw.bag_verblijfsobjecten": (result.verblijfsobjecten, [])}
+        return {"raw.bag_panden": (in_demo_gemeente(result.panden), []),
+                "raw.bag_verblijfsobjecten": (in_demo_gemeente(result.verblijfsobjecten), [])}
     if reader == "cbs_energie.fetch_energy":
-        return {"raw.cbs_energie_buurt": (result.frame.cast(ENERGY_SCHEMA), result.snapshots)}
+        return {"raw.cbs_energie_buurt": (in_demo_gemeente(result.frame).cast(ENERGY_SCHEMA), result.snapshots)}
     if reader == "ep_online.read_label_bulk":
-        return {"raw.energy_labels": (result.labels, result.snapshots)}
+        return {"raw.energy_labels": (in_demo_gemeente(result.labels), result.snapshots)}
     if reader == "kleinverbruik.read_kleinverbruik":
         frame = result.with_columns(pl.lit(Path(case["file"]).name).alias("source_file")).cast(KLEINVERBRUIK_SCHEMA)
         return {"raw.kleinverbruik": (frame, [])}
@@ -418,7 +424,10 @@ def check_quarantine(case: dict, run: Run, folder: Path) -> None:
     with warehouse.connect() as con:
         written = raw_tables(case, run.result)
         for name, (frame, snapshots) in written.items():
-            write_raw_table(con, name, frame, snapshots, "corpus")
+            if PARTITION_COLUMN in frame.columns:
+                write_partition_rows(con, name, frame, [DEMO_GEMEENTE], snapshots, "corpus")
+            else:
+                write_raw_table(con, name, frame, snapshots, "corpus")
         rows_before = written[table][0].height
         outcome = run_gate(con, suite, run_id="corpus")
         assert outcome.errors_passed, outcome.message()

@@ -171,9 +171,12 @@ def project_with_checks(paths, mirror: Path, tables) -> dg.Definitions:
     ))
 
 
-def run_checked(defs: dg.Definitions) -> dg.ExecuteInProcessResult:
+def run_checked(defs: dg.Definitions, gemeente: str = "GM9999") -> dg.ExecuteInProcessResult:
+    """Run the job; the sources fetched per gemeente are partitioned, so for the demo gemeente's partition."""
+    job = defs.resolve_job_def("checked")
+    options = {"partition_key": gemeente} if job.partitions_def is not None else {}
     with dg.DagsterInstance.ephemeral() as instance:
-        return defs.resolve_job_def("checked").execute_in_process(instance=instance, raise_on_error=False)
+        return job.execute_in_process(instance=instance, raise_on_error=False, **options)
 
 
 @pytest.fixture(scope="module")

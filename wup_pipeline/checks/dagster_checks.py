@@ -8,6 +8,7 @@ sources, records every result in audit.check_results, and reports two checks:
 - ``data_quality_warnings`` (non-blocking, severity WARN): annotates the run.
 """
 
+import time
 from collections.abc import Iterable, Mapping
 
 import dagster as dg
@@ -90,12 +91,15 @@ def suite_asset_checks(
         warehouse = getattr(context.resources, warehouse_resource_key)
         run_id = context.run.run_id
         with warehouse.connect() as con:
+            started = time.perf_counter()
             outcome = run_gate(con, suite, table_name, run_id=run_id, gx_max_rows=gx_max_rows)
+            gate_seconds = time.perf_counter() - started
         result = outcome.suite_result
         quarantined = outcome.quarantine.rows_quarantined if outcome.quarantine else 0
         context.log.info(
             f"{table_name}: {result.element_count} rows checked by {result.engine}, "
-            f"{len(result.results)} expectations, {len(result.failed())} failed, {quarantined} rows quarantined"
+            f"{len(result.results)} expectations, {len(result.failed())} failed, {quarantined} rows quarantined "
+            f"in {gate_seconds:.2f} s"
         )
         for warning in outcome.warnings:
             context.log.warning(f"{table_name} WARN {warning.summary()}")

@@ -85,7 +85,7 @@ def run_gate(
             if not (summary and summary.refused and r.name in failing_rules):  # reported with the refusal
                 outcome.blocking_failures.append(r)
     if record:
-        provenance = provenance_of(con, table)
+        provenance = result.provenance or provenance_of(con, table)
         record_results(con, result, run_id, provenance.snapshot_id, source_version=provenance.source_version,
                        source_dataset=provenance.dataset, outcomes=outcome.outcomes)
     return outcome

@@ -11,6 +11,7 @@ with its reasons, and in the source payload.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ from dataclasses import dataclass, field
 import duckdb
 
 from wup_pipeline.checks.expectations import Suite
-from wup_pipeline.checks.runner import plan, qualified, quote_ident, table_catalog, utc_now
+from wup_pipeline.checks.results import qualified, quote_ident
+from wup_pipeline.checks.runner import plan, table_catalog, utc_now
 from wup_pipeline.checks.sql_engine import sql_literal, unexpected_predicate
 
 QUARANTINE_SCHEMA = "quarantine"
@@ -80,9 +82,9 @@ def apply_quarantine(
     clash = [c for c in EXTRA_COLUMNS if c in catalog]
     if clash:
         raise ValueError(f"{table} has column(s) {clash}, which quarantine.* uses for its own bookkeeping")
-    rule_names = {e.name for e in suite.quarantine_rules}
-    rules = [p for p in plan(con, suite, table, catalog, run_id=run_id, now=now)
-             if p.expectation.name in rule_names and p.failure is None]
+    # Only the row rules are planned: the others' run-time values (row-count history) are not needed here.
+    row_rules = dataclasses.replace(suite, expectations=suite.quarantine_rules)
+    rules = [p for p in plan(con, row_rules, table, catalog, run_id=run_id, now=now) if p.failure is None]
     source = qualified(table)
     if not rules:
         rows = con.execute(f"select count(*) from {source}").fetchone()[0]

@@ -19,8 +19,7 @@ import jinja2
 
 from wup_pipeline.checks.expectations import Suite
 from wup_pipeline.checks.quarantine import quarantine_table_name
-from wup_pipeline.checks.results import table_exists
-from wup_pipeline.checks.runner import qualified, quote_ident
+from wup_pipeline.checks.results import qualified, quote_ident, table_exists
 from wup_pipeline.checks.suites import SUITES
 
 EXAMPLES = 3

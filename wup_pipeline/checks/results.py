@@ -119,6 +119,7 @@ class SuiteResult:
     element_count: int
     checked_at: dt.datetime  # UTC, naive
     results: list[CheckResult] = field(default_factory=list)
+    provenance: Provenance | None = None  # looked up once per run, also for recording
 
     def failed(self, severity: Severity | None = None, kind: Kind | None = None) -> list[CheckResult]:
         return [r for r in self.results if not r.success and (severity is None or r.severity == severity)
@@ -141,13 +142,31 @@ def ensure_check_results_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(CHECK_RESULTS_DDL)
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, _, table = qualified.rpartition(".")
-    return bool(con.execute(
-        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, table]
-    ).fetchone()[0] or con.execute(
-        "select count(*) from duckdb_views() where schema_name = ? and view_name = ?", [schema, table]
-    ).fetchone()[0])
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(table: str) -> str:
+    schema, _, name = table.rpartition(".")
+    return f"{quote_ident(schema)}.{quote_ident(name)}" if schema else quote_ident(name)
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str] | None:
+    """Column name -> DuckDB type, in table order, of a table or view; None if there is none.
+
+    DESCRIBE costs well under a millisecond; ``duckdb_tables()`` sizes every table of the warehouse on each
+    call (5-20 ms on a one-gemeente warehouse), and the checks ask a few hundred times per run. A catalog
+    error does not abort an open transaction, so quarantine can ask inside one.
+    """
+    try:
+        rows = con.execute(f"describe {qualified(table)}").fetchall()
+    except (duckdb.CatalogException, duckdb.BinderException):
+        return None
+    return {row[0]: row[1] for row in rows}
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return table_columns(con, table) is not None
 
 
 RESULT_COLUMNS = (
@@ -210,10 +229,13 @@ def record_results(
             outcomes.get(r.name, default), json.dumps(jsonable(details), sort_keys=True),
         ))
     if rows:
-        con.executemany(
-            f"insert into audit.check_results ({', '.join(RESULT_COLUMNS)}) "
-            f"values ({', '.join(['?'] * len(RESULT_COLUMNS))})",
-            rows,
+        # One INSERT with one VALUES tuple per row: executemany runs (and commits) a statement per row,
+        # ~0.25 s for a 35-expectation suite on a warehouse file, against ~5 ms for this.
+        placeholders = "(" + ", ".join(["?"] * len(RESULT_COLUMNS)) + ")"
+        con.execute(
+            f"insert into audit.check_results ({', '.join(RESULT_COLUMNS)}) values "
+            + ", ".join([placeholders] * len(rows)),
+            [value for row in rows for value in row],
         )
     return len(rows)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -27,10 +28,13 @@ from wup_pipeline.checks.expectations import (
 )
 from wup_pipeline.checks.results import (
     CheckResult,
+    Provenance,
     SuiteResult,
     jsonable,
     previous_row_count,
     provenance_of,
+    qualified,
+    table_columns,
     table_exists,
 )
 
@@ -38,7 +42,7 @@ from wup_pipeline.checks.results import (
 # 1 M rows took GX 59 s (process peak 0.45 -> 1.27 GiB), the SQL engine 0.7 s, identical results; 250 k keeps GX
 # under ~15 s for a large gemeente while the demo and per-gemeente CBS/PDOK tables still run in real GX.
 DEFAULT_GX_MAX_ROWS = 250_000
-SAMPLE_SIZE = 20  # partial_unexpected_list length, as GX's SUMMARY format
+SAMPLE_SIZE = 20  # partial_unexpected_list length, as GX's BASIC and SUMMARY formats
 SNAPSHOT_COLUMNS = {"retrieved_at": "TIMESTAMP"}
 
 NUMERIC = LOGICAL_TYPES["number"]
@@ -50,15 +54,6 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def qualified(table: str) -> str:
-    schema, _, name = table.rpartition(".")
-    return f"{quote_ident(schema)}.{quote_ident(name)}" if schema else quote_ident(name)
-
-
 def snapshots_relation(table: str) -> str:
     """The provenance rows behind a raw table, retrieved_at as a UTC timestamp."""
     escaped = table.replace("'", "''")
@@ -68,15 +63,7 @@ def snapshots_relation(table: str) -> str:
 
 def table_catalog(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str] | None:
     """Column name -> DuckDB type, in table order; None if there is no such table or view."""
-    if not table_exists(con, table):
-        return None
-    schema, _, name = table.rpartition(".")
-    rows = con.execute(
-        "select column_name, data_type from duckdb_columns() where schema_name = ? and table_name = ? "
-        "order by column_index",
-        [schema, name],
-    ).fetchall()
-    return dict(rows)
+    return table_columns(con, table)
 
 
 def _family(duckdb_type: str) -> str | None:
@@ -98,13 +85,13 @@ def _value_family(value: Any) -> str | None:
     return None
 
 
-def _resolve_value(value: Any, expectation: Expectation, con, table: str, run_id: str | None, now: dt.datetime):
+def _resolve_value(value: Any, check_name: str, now: dt.datetime, previous_count: Callable[[str], int | None]) -> Any:
     if isinstance(value, CurrentYear):
         return now.year + value.offset
     if isinstance(value, DaysAgo):
         return now - dt.timedelta(days=value.days)
     if isinstance(value, PreviousRowCount):
-        previous = previous_row_count(con, table, expectation.name, run_id, provenance_of(con, table).dataset)
+        previous = previous_count(check_name)
         if previous is None:
             return 1 if value.bound == "min" else None  # no history yet: the table must not be empty
         if value.bound == "min":
@@ -146,17 +133,33 @@ def plan(
     *,
     run_id: str | None = None,
     now: dt.datetime | None = None,
+    provenance: Provenance | None = None,
 ) -> list[Planned]:
-    """Fill in run-time values; mark what cannot run (and why), identically for both engines."""
+    """Fill in run-time values; mark what cannot run (and why), identically for both engines.
+
+    ``provenance``: the table's, if the caller has it already (else looked up when a row count needs it).
+    """
     now = now or utc_now()
-    snapshots_present = table_exists(con, "audit.snapshots")
+    snapshots_present = None  # asked once, when a snapshot expectation needs it
+    history: dict[str, int | None] = {}  # check name -> previous row count: both bounds share one look-up
+
+    def previous_count(check_name: str) -> int | None:
+        nonlocal provenance
+        if check_name not in history:
+            provenance = provenance or provenance_of(con, table)
+            history[check_name] = previous_row_count(con, table, check_name, run_id, provenance.dataset)
+        return history[check_name]
+
     planned: list[Planned] = []
     for expectation in suite.expectations:
-        kwargs = {k: _resolve_value(v, expectation, con, table, run_id, now) for k, v in expectation.kwargs.items()}
+        kwargs = {k: _resolve_value(v, expectation.name, now, previous_count) for k, v in expectation.kwargs.items()}
         columns = catalog if expectation.target == "table" else SNAPSHOT_COLUMNS
         failure = None
-        if expectation.target == "snapshots" and not snapshots_present:
-            failure = "audit.snapshots does not exist: no provenance for this table"
+        if expectation.target == "snapshots":
+            if snapshots_present is None:
+                snapshots_present = table_exists(con, "audit.snapshots")
+            if not snapshots_present:
+                failure = "audit.snapshots does not exist: no provenance for this table"
         missing = [c for c in expectation.columns if c not in columns]
         if failure is None and missing:
             failure = f"column {', '.join(repr(c) for c in missing)} missing from {table}"
@@ -282,7 +285,8 @@ def run_suite(
                            [failed_result(p, 0, f"table {table} does not exist") for p in missing])
     element_count = con.execute(f"select count(*) from {qualified(table)}").fetchone()[0]
     chosen = choose_engine(element_count, engine, gx_max_rows)
-    planned = plan(con, suite, table, catalog, run_id=run_id, now=now)
+    provenance = provenance_of(con, table)
+    planned = plan(con, suite, table, catalog, run_id=run_id, now=now, provenance=provenance)
     by_name: dict[str, CheckResult] = {}
     runnable = []
     for p in planned:
@@ -302,4 +306,4 @@ def run_suite(
         evaluated = sql_engine.evaluate(con, table, runnable, catalog, element_count)
     by_name.update({r.name: r for r in evaluated})
     return SuiteResult(table, suite.name, chosen, element_count, now,
-                       [by_name[e.name] for e in suite.expectations])
+                       [by_name[e.name] for e in suite.expectations], provenance)

@@ -16,15 +16,13 @@ from typing import Any
 import duckdb
 
 from wup_pipeline.checks.expectations import Planned, ReferenceValues, type_matches
-from wup_pipeline.checks.results import CheckResult
+from wup_pipeline.checks.results import CheckResult, qualified, quote_ident
 from wup_pipeline.checks.runner import (
     SAMPLE_SIZE,
     SNAPSHOT_COLUMNS,
     aggregate_result,
     failed_result,
     map_result,
-    qualified,
-    quote_ident,
     snapshots_relation,
 )
 
@@ -186,9 +184,11 @@ def evaluate(con: duckdb.DuckDBPyConnection, table: str, planned: list[Planned],
     on_table = [p for p in planned if p.expectation.target == "table"]
     on_snapshots = [p for p in planned if p.expectation.target == "snapshots"]
     schema, _, name = table.rpartition(".")
-    base_table = con.execute(  # views have no rowid: their samples are in no particular order
-        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, name]
-    ).fetchone()[0] > 0
+    # Views have no rowid: their samples are in no particular order. (duckdb_views() is cheap; duckdb_tables()
+    # sizes every table on each call.)
+    base_table = con.execute(
+        "select count(*) from duckdb_views() where schema_name = ? and view_name = ?", [schema, name]
+    ).fetchone()[0] == 0
     results = _evaluate_guarded(con, qualified(table), on_table, catalog, element_count, base_table)
     if on_snapshots:
         relation = snapshots_relation(table)

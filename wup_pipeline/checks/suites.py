@@ -43,6 +43,7 @@ import datetime as dt
 from wup_pipeline.checks.expectations import (
     CurrentYear,
     DaysAgo,
+    Expectation,
     Severity,
     Suite,
     between,
@@ -70,6 +71,7 @@ BAG_ID = r"^[0-9]{16}$"
 VBO_ID = r"^[0-9]{4}01[0-9]{10}$"
 PAND_ID = r"^[0-9]{4}10[0-9]{10}$"
 NUMMERAANDUIDING_ID = r"^[0-9]{4}20[0-9]{10}$"
+CBS_TABLE_ID = r"^[0-9]{5}NED$"  # e.g. 85984NED
 ENERGY_LABELS = ("A++++", "A+++", "A++", "A+", "A", "B", "C", "D", "E", "F", "G")
 BAG_UNKNOWN_BUILD_YEAR = 1005
 GEBRUIKSDOELEN = ("woonfunctie", "bijeenkomstfunctie", "celfunctie", "gezondheidszorgfunctie", "industriefunctie",
@@ -108,8 +110,45 @@ MART_PERCENTAGES = (
 )
 
 
-def percentages(columns, *, severity: Severity = Severity.ERROR):
+# --- rules many suites share: one expectation per column, or the same pair or tail in every suite ---------------
+
+
+def percentages(columns, *, severity: Severity = Severity.ERROR) -> list[Expectation]:
     return [between(c, 0, 100, severity=severity, name=f"{c}_percentage") for c in columns]
+
+
+def not_negative(*columns: str) -> list[Expectation]:
+    """Counts, amounts and averages: ``<column>_not_negative``, ERROR."""
+    return [between(c, 0, None, name=f"{c}_not_negative") for c in columns]
+
+
+def statistics_years(*columns: str) -> list[Expectation]:
+    """The year of a statistic or delivery: 2000 .. next year, ``<column>_range``, ERROR."""
+    return [between(c, 2000, CurrentYear(1), name=f"{c}_range") for c in columns]
+
+
+def filled_code(column: str, regex: str) -> list[Expectation]:
+    """An identifier: present, and in its format (both ERROR)."""
+    return [not_null(column), matches(column, regex)]
+
+
+def filled_one_of(column: str, values) -> list[Expectation]:
+    """A category: present, and one of ``values`` (both ERROR)."""
+    return [not_null(column), in_set(column, values)]
+
+
+def delivery_checks(fresh_days: int, *, row_count_severity: Severity = WARN) -> list[Expectation]:
+    """A source's tail: rows within 20 % of the last passing delivery, retrieved at most ``fresh_days`` ago."""
+    return [row_count_near_previous(0.2, severity=row_count_severity), fresh_snapshot(fresh_days)]
+
+
+def buurt_mart_keys() -> list[Expectation]:
+    """A buurt mart: one row per buurt of the area, with its wijk and gemeente."""
+    return [
+        *filled_code("buurt_code", BU_CODE),
+        unique("buurt_code"),
+        references("buurt_code", "staging.stg_pdok__buurten", "buurt_code"),
+    ]
 
 
 def build_year_rules(column: str):
@@ -149,16 +188,14 @@ CBS_KWB = suite(
     unique("wijken_en_buurten"),
     matches("codering", REGION_CODE, severity=WARN),
     matches("soort_regio", r"^(Gemeente|Wijk|Buurt) *$"),
-    [between(c, 0, None, name=f"{c}_not_negative") for c in CBS_COUNTS],
-    between("gemiddelde_woz_waarde", 0, None, name="gemiddelde_woz_waarde_not_negative"),
+    not_negative(*CBS_COUNTS, "gemiddelde_woz_waarde"),
     between("gemiddelde_woz_waarde", None, 5_000, severity=WARN, name="gemiddelde_woz_waarde_plausible",
             description="average WOZ (x 1,000 euro) at most 5 million euro"),
     percentages(CBS_PERCENTAGES),
-    between("gemiddeld_aardgasverbruik", 0, None, name="gemiddeld_aardgasverbruik_not_negative"),
-    between("period_year", 2000, CurrentYear(1), name="period_year_range"),
-    matches("table_id", r"^[0-9]{5}NED$", severity=WARN),
-    row_count_near_previous(0.2, severity=WARN),
-    fresh_snapshot(30),
+    not_negative("gemiddeld_aardgasverbruik"),
+    statistics_years("period_year"),
+    matches("table_id", CBS_TABLE_ID, severity=WARN),
+    delivery_checks(30),
     # A gemeente has a few dozen regions: one bad buurt is already several percent of the table.
     quarantine=True, max_quarantine_share=0.25, key_columns=("wijken_en_buurten",),
     description="CBS Kerncijfers wijken en buurten, one row per region of the gemeente.",
@@ -168,17 +205,15 @@ PDOK_BUURTEN = suite(
     "pdok_buurten", "raw.pdok_buurten",
     required_columns({"buurtcode": "string", "buurtnaam": "string", "wijkcode": "string", "gemeentecode": "string",
                       "geometry_year": "integer", "geometry": "geometry"}),
-    not_null("buurtcode"),
-    matches("buurtcode", BU_CODE),
+    filled_code("buurtcode", BU_CODE),
     unique("buurtcode"),
     matches("wijkcode", WK_CODE),
     matches("gemeentecode", GM_CODE),
     not_null("geometry"),
     not_null("buurtnaam", severity=WARN),
     in_set("water", ["JA", "NEE"], severity=WARN),
-    between("geometry_year", 2000, CurrentYear(1), name="geometry_year_range"),
-    row_count_near_previous(0.2, severity=WARN),
-    fresh_snapshot(30),
+    statistics_years("geometry_year"),
+    delivery_checks(30),
     quarantine=True, max_quarantine_share=0.25, key_columns=("buurtcode",),
     description="PDOK CBS wijken en buurten: buurt boundaries of the gemeente.",
 )
@@ -188,13 +223,11 @@ STG_CBS_KWB = suite(
     required_columns({"region_code": "string", "region_type": "string", "kwb_year": "integer",
                       "inhabitants": "integer", "households": "integer", "dwellings": "integer",
                       "avg_woz_eur": "number", **dict.fromkeys(STAGING_PERCENTAGES, "number")}),
-    not_null("region_code"),
-    matches("region_code", REGION_CODE),
+    filled_code("region_code", REGION_CODE),
     unique("region_code"),
     in_set("region_type", ["gemeente", "wijk", "buurt"]),
-    between("kwb_year", 2000, CurrentYear(1), name="kwb_year_range"),
-    [between(c, 0, None, name=f"{c}_not_negative") for c in ("inhabitants", "households", "dwellings",
-                                                                "avg_woz_eur", "income_per_inhabitant_eur")],
+    statistics_years("kwb_year"),
+    not_negative("inhabitants", "households", "dwellings", "avg_woz_eur", "income_per_inhabitant_eur"),
     percentages(STAGING_PERCENTAGES),
     row_count_near_previous(0.2, severity=WARN),
     description="Staged CBS KWB: trimmed codes, plain units.",
@@ -204,8 +237,7 @@ STG_PDOK_BUURTEN = suite(
     "stg_pdok__buurten", "staging.stg_pdok__buurten",
     required_columns({"buurt_code": "string", "wijk_code": "string", "gemeente_code": "string",
                       "geometry": "geometry", "area_ha": "number"}),
-    not_null("buurt_code"),
-    matches("buurt_code", BU_CODE),
+    filled_code("buurt_code", BU_CODE),
     unique("buurt_code"),
     not_null("geometry"),
     between("area_ha", 0, None, strict_min=True, name="area_ha_positive"),
@@ -217,15 +249,11 @@ FACTSCAN_BUURT = suite(
     required_columns({"buurt_code": "string", "wijk_code": "string", "gemeente_code": "string",
                       "dwellings": "integer", "inhabitants": "integer", "area_ha": "number",
                       "has_kwb_figures": "boolean", **dict.fromkeys(MART_PERCENTAGES, "number")}),
-    not_null("buurt_code"),
-    matches("buurt_code", BU_CODE),
-    unique("buurt_code"),
-    references("buurt_code", "staging.stg_pdok__buurten", "buurt_code"),
+    buurt_mart_keys(),
     matches("wijk_code", WK_CODE),
     matches("gemeente_code", GM_CODE),
     percentages(MART_PERCENTAGES),
-    [between(c, 0, None, name=f"{c}_not_negative") for c in ("dwellings", "inhabitants", "households",
-                                                                "dwellings_per_ha")],
+    not_negative("dwellings", "inhabitants", "households", "dwellings_per_ha"),
     between("area_ha", 0, None, strict_min=True, name="area_ha_positive"),
     not_null("has_kwb_figures"),
     row_count_near_previous(0.2, severity=WARN),
@@ -238,11 +266,9 @@ BAG_VERBLIJFSOBJECTEN = suite(
                       "postcode": "string", "huisnummer": "integer", "huisletter": "string", "toevoeging": "string",
                       "gebruiksdoel": "string", "oppervlakte_m2": "number", "status": "string",
                       "x_rd": "number", "y_rd": "number", "buurt_code": "string"}),
-    not_null("vbo_id"),
-    matches("vbo_id", VBO_ID),
+    filled_code("vbo_id", VBO_ID),
     unique("vbo_id"),
-    not_null("pand_id"),
-    matches("pand_id", PAND_ID),
+    filled_code("pand_id", PAND_ID),
     references("pand_id", "raw.bag_panden", "pand_id", mostly=0.99),
     matches("nummeraanduiding_id", NUMMERAANDUIDING_ID),
     address_rules(),
@@ -253,8 +279,7 @@ BAG_VERBLIJFSOBJECTEN = suite(
     between("x_rd", *RD_X, name="x_rd_in_netherlands"),
     between("y_rd", *RD_Y, name="y_rd_in_netherlands"),
     matches("buurt_code", BU_CODE),  # mostly empty in raw: the buurt is assigned in intermediate
-    row_count_near_previous(0.2),
-    fresh_snapshot(45),
+    delivery_checks(45, row_count_severity=Severity.ERROR),
     quarantine=True, key_columns=("vbo_id",),
     description="BAG verblijfsobjecten (addressable objects) of the gemeente.",
 )
@@ -263,16 +288,14 @@ BAG_PANDEN = suite(
     "bag_panden", "raw.bag_panden",
     required_columns({"pand_id": "string", "bouwjaar": "integer", "status": "string",
                       "footprint_area_m2": "number", "geometry_wkt": "string"}),
-    not_null("pand_id"),
-    matches("pand_id", PAND_ID),
+    filled_code("pand_id", PAND_ID),
     unique("pand_id"),
     build_year_rules("bouwjaar"),
     not_null("bouwjaar", severity=WARN),
     in_set("status", PAND_STATUSES, severity=WARN),
     between("footprint_area_m2", 0, 1_000_000, strict_min=True, severity=WARN, name="footprint_area_m2_range"),
     matches("geometry_wkt", r"^(MULTI)?POLYGON", severity=WARN, name="geometry_wkt_polygon"),
-    row_count_near_previous(0.2),
-    fresh_snapshot(45),
+    delivery_checks(45, row_count_severity=Severity.ERROR),
     quarantine=True, key_columns=("pand_id",),
     description="BAG panden (buildings) of the gemeente.",
 )
@@ -285,15 +308,13 @@ ENERGY_LABELS_SUITE = suite(
     not_null("vbo_id", severity=WARN),
     unique("vbo_id"),  # one label per verblijfsobject: the newest valid registration (sources/ep_online.py)
     address_rules(),
-    not_null("energy_label"),
-    in_set("energy_label", ENERGY_LABELS),
+    filled_one_of("energy_label", ENERGY_LABELS),
     not_null("registration_date", severity=WARN),
     between("registration_date", LABEL_FILE_START, DaysAgo(-1), name="registration_date_range",
             description="registered after 2006 and not in the future"),
     not_before("valid_until", "registration_date"),
     # Not configured means no rows (every label is then estimated): a WARN, not a block.
-    row_count_near_previous(0.2, severity=WARN),
-    fresh_snapshot(45),
+    delivery_checks(45),
     quarantine=True, key_columns=("vbo_id",),
     description="Registered energy labels (EP-Online), one per verblijfsobject.",
 )
@@ -316,8 +337,7 @@ CORPORATION_PORTFOLIO = suite(
     between("label_date", LABEL_FILE_START, DaysAgo(-1), severity=WARN, name="label_date_range"),
     between("planned_renovation_year", CurrentYear(-10), 2100, severity=WARN, name="planned_renovation_year_range"),
     in_set("rent_class", RENT_CLASSES, severity=WARN),
-    row_count_near_previous(0.2, severity=WARN),
-    fresh_snapshot(400),
+    delivery_checks(400),
     quarantine=True, key_columns=("source_row",),
     description="Housing corporations' portfolio rows (template file), matched to BAG verblijfsobjecten.",
 )
@@ -328,13 +348,10 @@ INT_DWELLINGS = suite(
                       "house_number": "integer", "build_year": "integer", "floor_area_m2": "number",
                       "dwelling_type": "string", "energy_label": "string", "owner_type": "string",
                       "heat_demand_gj": "number"}),
-    not_null("vbo_id"),
-    matches("vbo_id", VBO_ID),
+    filled_code("vbo_id", VBO_ID),
     unique("vbo_id"),
-    not_null("pand_id"),
-    matches("pand_id", PAND_ID),
-    not_null("buurt_code"),
-    matches("buurt_code", BU_CODE),
+    filled_code("pand_id", PAND_ID),
+    filled_code("buurt_code", BU_CODE),
     references("buurt_code", "staging.stg_pdok__buurten", "buurt_code"),
     matches("postcode", POSTCODE),
     between("house_number", 1, 99_999, name="house_number_range"),
@@ -345,7 +362,7 @@ INT_DWELLINGS = suite(
     in_set("label_source", ["registered", "estimated", "none"], severity=WARN),
     in_set("owner_type", OWNER_TYPES, severity=WARN),
     in_set("owner_source", ["corporation_portfolio", "estimated_from_buurt_shares", "none"], severity=WARN),
-    between("heat_demand_gj", 0, None, name="heat_demand_gj_not_negative"),
+    not_negative("heat_demand_gj"),
     between("heat_demand_gj", None, 500, severity=WARN, name="heat_demand_gj_plausible",
             description="at most 500 GJ a year for one dwelling"),
     row_count_near_previous(0.2, severity=WARN),
@@ -369,29 +386,26 @@ CBS_ENERGIE_BUURT = suite(
     required_columns({"year": "integer", "table_id": "string", "region_code": "string", "region_kind": "string",
                       "woningkenmerk_code": "string", "dwelling_type": "string", "ownership": "string",
                       **dict.fromkeys(CBS_ENERGY_MEASURES, "number")}),
-    not_null("region_code"),
-    matches("region_code", REGION_CODE),  # trimmed by sources/cbs_energie.py
-    not_null("region_kind"),
-    in_set("region_kind", REGION_KINDS),
+    filled_code("region_code", REGION_CODE),  # trimmed by sources/cbs_energie.py
+    filled_one_of("region_kind", REGION_KINDS),
     not_null("woningkenmerk_code"),
     # One row per region and Woningkenmerken member; the framework has no compound uniqueness yet, so a
     # duplicated row shows as a row count jump (and sources/cbs_energie.py rejects duplicated heating rows).
     in_set("dwelling_type", WONINGKENMERK_DWELLING_TYPES, severity=WARN),
     not_null("dwelling_type", severity=WARN, description="the Woningkenmerken member maps to a dwelling type"),
     in_set("ownership", WONINGKENMERK_OWNERSHIP, severity=WARN),
-    between("avg_gas_m3", 0, None, name="avg_gas_m3_not_negative"),
+    not_negative("avg_gas_m3"),
     between("avg_gas_m3", None, 10_000, severity=WARN, name="avg_gas_m3_plausible",
             description="at most 10,000 m3 gas per dwelling per year on average"),
-    between("avg_electricity_kwh", 0, None, name="avg_electricity_kwh_not_negative"),
+    not_negative("avg_electricity_kwh"),
     between("avg_electricity_kwh", None, 50_000, severity=WARN, name="avg_electricity_kwh_plausible",
             description="at most 50,000 kWh per dwelling per year on average"),
     # net delivery = delivery - feed-in: negative where solar panels return more than is taken
     between("avg_net_electricity_kwh", -50_000, 50_000, severity=WARN, name="avg_net_electricity_kwh_plausible"),
     percentages(["pct_district_heating"]),
-    between("year", 2000, CurrentYear(1), name="year_range"),
-    matches("table_id", r"^[0-9]{5}NED$", severity=WARN),
-    row_count_near_previous(0.2, severity=WARN),
-    fresh_snapshot(30),
+    statistics_years("year"),
+    matches("table_id", CBS_TABLE_ID, severity=WARN),
+    delivery_checks(30),
     # A gemeente has a few dozen regions: one bad region (8 member rows) is already several percent.
     quarantine=True, max_quarantine_share=0.25, key_columns=("region_code", "woningkenmerk_code"),
     description="CBS energy use of dwellings per region and Woningkenmerken member (m3 gas, kWh, %).",
@@ -401,16 +415,13 @@ CBS_HEATING_BUURT = suite(
     "cbs_heating_buurt", "raw.cbs_heating_buurt",
     required_columns({"year": "integer", "table_id": "string", "region_code": "string", "region_kind": "string",
                       **dict.fromkeys(HEATING_PERCENTAGES, "number")}),
-    not_null("region_code"),
-    matches("region_code", REGION_CODE),
+    filled_code("region_code", REGION_CODE),
     unique("region_code"),  # one wide row per region
-    not_null("region_kind"),
-    in_set("region_kind", REGION_KINDS),
+    filled_one_of("region_kind", REGION_KINDS),
     percentages(HEATING_PERCENTAGES),
-    between("year", 2000, CurrentYear(1), name="year_range"),
-    matches("table_id", r"^[0-9]{5}NED$", severity=WARN),
-    row_count_near_previous(0.2, severity=WARN),
-    fresh_snapshot(30),
+    statistics_years("year"),
+    matches("table_id", CBS_TABLE_ID, severity=WARN),
+    delivery_checks(30),
     quarantine=True, max_quarantine_share=0.25, key_columns=("region_code",),
     description="CBS main heating installations of dwellings per region (% of dwellings per kind).",
 )
@@ -422,25 +433,21 @@ KLEINVERBRUIK = suite(
                       **dict.fromkeys(GRID_PERCENTAGES, "number"), "source_record": "string",
                       "source_file": "string"}),
     not_null("operator"),
-    between("year", 2000, CurrentYear(1), name="year_range"),
-    not_null("postcode_from"),
-    matches("postcode_from", POSTCODE),
-    not_null("postcode_to"),
-    matches("postcode_to", POSTCODE),
+    statistics_years("year"),
+    filled_code("postcode_from", POSTCODE),
+    filled_code("postcode_to", POSTCODE),
     not_before("postcode_to", "postcode_from", name="postcode_range_ordered",
                description="a range ends at or after its first postcode"),
-    not_null("product"),
-    in_set("product", GRID_PRODUCTS),
-    between("connections", 0, None, name="connections_not_negative"),
+    filled_one_of("product", GRID_PRODUCTS),
+    not_negative("connections"),
     between("connections", 10, None, severity=WARN, name="connections_at_least_10",
             description="operators publish ranges of at least 10 connections (privacy rule)"),
-    between("avg_annual_use", 0, None, name="avg_annual_use_not_negative"),
+    not_negative("avg_annual_use"),
     between("avg_annual_use", None, 100_000, severity=WARN, name="avg_annual_use_plausible",
             description="an average over >= 10 small consumers above 100,000 kWh or m3 a year is not small use"),
     percentages(GRID_PERCENTAGES),
     not_null("source_record"),
-    row_count_near_previous(0.2, severity=WARN),  # not configured means no rows
-    fresh_snapshot(400),  # published once a year
+    delivery_checks(400),  # published once a year; not configured means no rows (row count: WARN)
     quarantine=True, key_columns=("source_file", "source_record"),
     description="Grid operators' small-consumer data: connections and standard annual use per postcode range.",
 )
@@ -457,10 +464,8 @@ TEMPLATE_YEARS = (1990, 2100)  # docs/templates.md: a four-digit year between 19
 def plan_rules():
     """The columns the infrastructure templates share: what, which measure, when."""
     return [
-        not_null("asset"),
-        in_set("asset", INFRA_ASSETS),
-        not_null("measure"),
-        in_set("measure", INFRA_MEASURES),
+        *filled_one_of("asset", INFRA_ASSETS),
+        *filled_one_of("measure", INFRA_MEASURES),
         not_null("planned_year"),
         between("planned_year", *TEMPLATE_YEARS, name="planned_year_range"),
         between("planned_year", CurrentYear(-1), None, severity=WARN, name="planned_year_not_past",
@@ -488,8 +493,7 @@ INFRA_SEGMENTS = suite(
     between("length_m", 0, None, strict_min=True, name="length_m_positive"),
     between("length_m", None, 20_000, severity=WARN, name="length_m_plausible",
             description="one street segment is at most 20 km"),
-    row_count_near_previous(0.2, severity=WARN),
-    fresh_snapshot(400),
+    delivery_checks(400),
     # A plan has tens of segments: one bad feature is already several percent.
     quarantine=True, max_quarantine_share=0.25, key_columns=("segment_id",),
     description="Planned infrastructure works per street segment (municipal GeoJSON template).",
@@ -503,8 +507,7 @@ INFRA_BUURT = suite(
     area_buurt(),
     plan_rules(),
     not_null("source_row"),
-    row_count_near_previous(0.2, severity=WARN),
-    fresh_snapshot(400),
+    delivery_checks(400),
     quarantine=True, max_quarantine_share=0.25, key_columns=("source_row",),
     description="Planned infrastructure works per buurt (municipal CSV/XLSX template).",
 )
@@ -517,17 +520,14 @@ INITIATIVES = suite(
     area_buurt(),
     matches("wijk_code", WK_CODE),
     not_null("party"),
-    not_null("kind"),
-    in_set("kind", INITIATIVE_KINDS),
-    not_null("status"),
-    in_set("status", INITIATIVE_STATUSES),
+    filled_one_of("kind", INITIATIVE_KINDS),
+    filled_one_of("status", INITIATIVE_STATUSES),
     between("start_year", *TEMPLATE_YEARS, name="start_year_range"),
     between("start_year", None, CurrentYear(5), severity=WARN, name="start_year_plausible",
             description="a running initiative started, or starts within five years"),
-    between("households_involved", 0, None, name="households_involved_not_negative"),
+    not_negative("households_involved"),
     not_null("source_row"),
-    row_count_near_previous(0.2, severity=WARN),
-    fresh_snapshot(400),
+    delivery_checks(400),
     quarantine=True, max_quarantine_share=0.25, key_columns=("source_row",),
     description="Running initiatives per buurt or wijk (municipal CSV/XLSX template).",
 )
@@ -544,13 +544,12 @@ PARTICIPATION_BUURT = suite(
     not_null("buurt_code"),
     unique("buurt_code"),  # aggregated per buurt (sources/participation.py)
     area_buurt(),
-    [between(c, 0, None, name=f"{c}_not_negative") for c in PARTICIPATION_COUNTS],
+    not_negative(*PARTICIPATION_COUNTS),
     not_before("last_contact_date", "first_contact_date"),
     between("first_contact_date", dt.datetime(2000, 1, 1), None, severity=WARN, name="first_contact_date_plausible",
             description="contact moments of this century (a typo such as 1024 shows here)"),
     not_null("small_cell"),  # the privacy flag must be decided for every buurt
-    row_count_near_previous(0.2, severity=WARN),
-    fresh_snapshot(400),
+    delivery_checks(400),
     # A gemeente has a few dozen buurten: one bad buurt row is already several percent.
     quarantine=True, max_quarantine_share=0.25, key_columns=("buurt_code",),
     description="Participation per buurt: counts only (personal data never enters the warehouse).",
@@ -564,14 +563,11 @@ INT_VERBLIJFSOBJECTEN = suite(
                       "is_residential": "boolean", "is_in_use": "boolean", "floor_area_m2": "number",
                       "build_year": "integer", "buurt_code": "string", "buurt_source": "string",
                       "geometry": "geometry"}),
-    not_null("vbo_id"),
-    matches("vbo_id", VBO_ID),
+    filled_code("vbo_id", VBO_ID),
     unique("vbo_id", description="one row per verblijfsobject: each object gets exactly one buurt"),
-    not_null("pand_id"),
-    matches("pand_id", PAND_ID),
+    filled_code("pand_id", PAND_ID),
     # Every object of the model lies in one of the area's buurten, residential objects in use included.
-    not_null("buurt_code"),
-    matches("buurt_code", BU_CODE),
+    filled_code("buurt_code", BU_CODE),
     references("buurt_code", "staging.stg_pdok__buurten", "buurt_code"),
     not_null("buurt_source"),
     in_set("buurt_source", ["bag", "point_in_polygon"], severity=WARN),
@@ -597,15 +593,14 @@ INT_PANDEN_CLASSIFIED = suite(
                       "n_objects": "integer", "n_dwellings": "integer", "n_neighbours": "integer",
                       "estimated_storeys": "number", "dwelling_type": "string", "dwelling_type_class": "string",
                       "dwelling_type_method": "string"}),
-    not_null("pand_id"),
-    matches("pand_id", PAND_ID),
+    filled_code("pand_id", PAND_ID),
     unique("pand_id"),
     build_year_rules("build_year"),
     between("n_objects", 1, None, name="n_objects_at_least_one",
             description="only panden holding an object in use are classified"),
-    between("n_dwellings", 0, None, name="n_dwellings_not_negative"),
+    not_negative("n_dwellings"),
     not_before("n_objects", "n_dwellings", name="n_dwellings_within_n_objects"),
-    between("n_neighbours", 0, None, name="n_neighbours_not_negative"),
+    not_negative("n_neighbours"),
     between("footprint_area_m2", 0, 1_000_000, strict_min=True, severity=WARN, name="footprint_area_m2_range"),
     between("estimated_storeys", 0, 60, strict_min=True, severity=WARN, name="estimated_storeys_plausible",
             description="no Dutch residential tower has more than about 60 floors (Zalmhaven, Rotterdam, 215 m)"),
@@ -627,16 +622,6 @@ HOUSING_STOCK_COUNTS = (
 HOUSING_STOCK_PERCENTAGES = ("pct_label_efg", "pct_label_estimated", "pct_owner_estimated")
 
 
-def buurt_mart_keys():
-    """A buurt mart: one row per buurt of the area, with its wijk and gemeente."""
-    return [
-        not_null("buurt_code"),
-        matches("buurt_code", BU_CODE),
-        unique("buurt_code"),
-        references("buurt_code", "staging.stg_pdok__buurten", "buurt_code"),
-    ]
-
-
 HOUSING_STOCK_BUURT = suite(
     "housing_stock_buurt", "marts.housing_stock_buurt",
     required_columns({"buurt_code": "string", "wijk_code": "string", "gemeente_code": "string",
@@ -647,14 +632,12 @@ HOUSING_STOCK_BUURT = suite(
     matches("wijk_code", WK_CODE),
     matches("gemeente_code", GM_CODE),
     not_null("dwellings"),  # 0 where a buurt has none
-    between("dwellings", 0, None, name="dwellings_not_negative"),
-    [between(c, 0, None, name=f"{c}_not_negative") for c in HOUSING_STOCK_COUNTS],
+    not_negative("dwellings", *HOUSING_STOCK_COUNTS),
     # A part never outnumbers the whole (null parts, in buurten without dwellings, are skipped).
     [not_before("dwellings", c, name=f"{c}_within_dwellings") for c in HOUSING_STOCK_COUNTS],
     percentages(HOUSING_STOCK_PERCENTAGES),
     between("avg_floor_area_m2", 0, 100_000, strict_min=True, name="avg_floor_area_m2_range"),
-    between("total_heat_demand_gj", 0, None, name="total_heat_demand_gj_not_negative"),
-    between("avg_heat_demand_gj", 0, None, name="avg_heat_demand_gj_not_negative"),
+    not_negative("total_heat_demand_gj", "avg_heat_demand_gj"),
     between("avg_heat_demand_gj", None, 500, severity=WARN, name="avg_heat_demand_gj_plausible",
             description="at most 500 GJ a year per dwelling on average"),
     row_count_near_previous(0.2, severity=WARN),
@@ -680,9 +663,9 @@ ENERGY_USE_BUURT = suite(
                       "measured_gas_source": "string", "ratio_modelled_to_measured_gas": "number",
                       **dict.fromkeys(ENERGY_USE_PERCENTAGES, "number")}),
     buurt_mart_keys(),
-    [between(c, 2000, CurrentYear(1), name=f"{c}_range") for c in ENERGY_USE_YEARS],
+    statistics_years(*ENERGY_USE_YEARS),
     percentages(ENERGY_USE_PERCENTAGES),
-    [between(c, 0, None, name=f"{c}_not_negative") for c in ENERGY_USE_NOT_NEGATIVE],
+    not_negative(*ENERGY_USE_NOT_NEGATIVE),
     [between(c, 0, 1, name=f"{c}_share") for c in ("grid_gas_share_ranges_split",
                                                   "grid_electricity_share_ranges_split")],
     not_before("n_dwellings", "n_dwellings_modelled", name="n_dwellings_modelled_within_n_dwellings"),
@@ -693,8 +676,7 @@ ENERGY_USE_BUURT = suite(
                                                        "boiler_efficiency_hot_water")],
     # No plausibility band on the ratios: a buurt on district heating burns far less gas than an all-boiler model
     # says (the mart's description), so a ratio of 4-6 there is the finding the mart exists to show.
-    [between(c, 0, None, name=f"{c}_not_negative")
-     for c in ("ratio_modelled_to_measured_gas", "ratio_modelled_to_grid_gas")],
+    not_negative("ratio_modelled_to_measured_gas", "ratio_modelled_to_grid_gas"),
     row_count_near_previous(0.2, severity=WARN),
     description="Measured gas and electricity use per buurt next to the modelled heat demand as gas.",
 )
@@ -713,9 +695,8 @@ SOCIO_ECONOMIC_BUURT = suite(
     buurt_mart_keys(),
     matches("wijk_code", WK_CODE),
     matches("gemeente_code", GM_CODE),
-    [between(c, 0, None, name=f"{c}_not_negative") for c in ("inhabitants", "households", "avg_woz_eur",
-                                                                "income_per_inhabitant_eur", "dwellings_bag",
-                                                                "est_households_energy_poor")],
+    not_negative("inhabitants", "households", "avg_woz_eur", "income_per_inhabitant_eur", "dwellings_bag",
+                 "est_households_energy_poor"),
     percentages(SOCIO_ECONOMIC_PERCENTAGES),
     not_before("households", "est_households_energy_poor", name="energy_poor_within_households"),
     in_set("income_level", REGION_LEVELS, severity=WARN),
