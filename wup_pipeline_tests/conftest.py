@@ -1,4 +1,4 @@
-"""Shared fixtures: a loopback HTTP server serving a mirror directory."""
+"""Shared fixtures: a loopback HTTP server serving a mirror directory; the SQL lineage cache kept per session."""
 
 from __future__ import annotations
 
@@ -8,6 +8,15 @@ from pathlib import Path
 import pytest
 
 from wup_pipeline_tests.loopback_server import LoopbackMirror
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lineage_cache_per_session(tmp_path_factory) -> Iterator[None]:
+    """Tests share one SQL lineage cache (subprocesses inherit it) and leave the user's ~/.cache alone."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("WUP_LINEAGE_CACHE_DIR", str(tmp_path_factory.mktemp("sql-lineage-cache")))
+    yield
+    mp.undo()
 
 
 @pytest.fixture

@@ -245,3 +245,84 @@ def test_workbook_round_trip(tmp_path):
     assert docs[2] == ("t", "n", "Aantal.", "woningen", "BIGINT", "marts.t", "sectie/{buurt_code}/n")
     with pytest.raises(ValueError, match="31"):
         excel.write_workbook(tmp_path / "x.xlsx", about=[], sheets=[excel.Sheet("x" * 32, "t", [], [])], docs={})
+
+
+def test_page_of_a_suppressed_buurt_without_name_or_route_names_renders(warehouse):
+    # The 10 % run once failed here with "'dict object' has no attribute 'name'" (keyed_table in the template):
+    # the edge cases of the data (a suppressed buurt that has route rows, routes without route_name, a buurt
+    # without a name) must all render.
+    add_route_tables(warehouse)
+    build(warehouse)
+    rows = warehouse.execute("select * from audit.figures where buurt_code = 'BU00010001'").pl().to_dicts()
+    tables, _ = trace.figure_tables(warehouse)
+    html = factscan_html.render_buurt_page(factscan_html.BuurtPage(
+        buurt_code="BU00010001", buurt_name=None, wijk_code=None, gemeente_code=GM, gemeente_name="Een",
+        figures=factscan_html.Figures(rows), suppression_reason="minder dan 10 woningen",
+        maps=factscan_html.MapData([]), columns={t.section: list(t.value_columns) for t in tables},
+        present={"balans": True, "gevoeligheid": True}, docs={}, sources=[], checks=[],
+        policy=privacy.PrivacyPolicy(), run_id="run-1", code_version="test", generated_at="now"))
+    assert 'data-figure-id="balans/BU00010001/all_electric/national_extra_cost_eur_per_weq"' in html
+    assert ">onderdrukt<" in html and ">999<" not in html  # the suppressed route row shows no values
+
+
+def test_templates_are_compiled_once_per_process():
+    # one environment (and compiled template) for all pages of a run; no reloading from disk half-way a run
+    environment = factscan_html._environment()
+    assert factscan_html._environment() is environment and environment.auto_reload is False
+    assert environment.get_template("factscan_buurt.html") is environment.get_template("factscan_buurt.html")
+
+
+def _canonical_parts(path) -> dict[str, str]:
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return {name: ET.canonicalize(archive.read(name).decode("utf-8")) for name in archive.namelist()
+                if not name.startswith("docProps/")}  # docProps holds the creation time
+
+
+def test_workbook_rows_written_directly_are_what_openpyxl_writes(tmp_path, monkeypatch):
+    rows = [(1, " x&<y> ", 1.5), (None, "", None), (True, "a\nb", 1e-300), (2.5, None, 12345678901234567890),
+            (None, None, None), (False, "  ", -0.0), (3, "é “q” #N/A", 0.1 + 0.2), (-7, "=not first", None)]
+    sheets = [excel.Sheet("plain", "marts.t", [("a", "BIGINT"), ("b", "VARCHAR"), ("c", "DOUBLE")], rows,
+                          "sectie/{buurt_code}/{column}"),
+              excel.Sheet("leeg", "marts.u", [("a", "BIGINT")], [])]
+    fast = excel.write_workbook(tmp_path / "fast.xlsx", about=[("Gemeente", GM)], sheets=sheets, docs={})
+    monkeypatch.setattr(excel, "_is_plain", lambda value: False)  # every cell through openpyxl
+    slow = excel.write_workbook(tmp_path / "slow.xlsx", about=[("Gemeente", GM)], sheets=sheets, docs={})
+    assert _canonical_parts(fast) == _canonical_parts(slow)
+
+
+def test_workbook_values_openpyxl_treats_specially_take_its_path(tmp_path):
+    import datetime as dt
+
+    from openpyxl import load_workbook
+
+    assert not excel._is_plain("=SUM(A1)") and not excel._is_plain("#N/A") and not excel._is_plain(float("nan"))
+    assert not excel._is_plain(dt.date(2024, 1, 2)) and not excel._is_plain("bel\x07")
+    assert excel._is_plain("=") and excel._is_plain("tekst") and excel._is_plain(3) and excel._is_plain(None)
+    path = excel.write_workbook(tmp_path / "w.xlsx", about=[], sheets=[
+        excel.Sheet("datums", "marts.d", [("d", "DATE"), ("n", "BIGINT")], [(dt.date(2024, 1, 2), 1)]),
+        excel.Sheet("getallen", "marts.g", [("n", "BIGINT")], [(i,) for i in range(5000)])], docs={})
+    book = load_workbook(path)
+    assert list(book["datums"].iter_rows(values_only=True)) == [("d", "n"), (dt.datetime(2024, 1, 2), 1)]
+    assert [r[0] for r in book["getallen"].iter_rows(min_row=2, values_only=True)] == list(range(5000))
+    assert book["getallen"]["A1"].font.bold  # the header keeps openpyxl's style
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:  # the rewritten sheets are compressed like the others
+        assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_DEFLATED}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.xlsx"]  # no temporary files left
+
+
+def test_json_members_give_the_bytes_of_one_json_dump(tmp_path):
+    import json
+
+    base = {"column_lineage": [{"table": "marts.t", "expression": "a <- \"b\"\nc", "n": 1.5}], "empty": [],
+            "nested": {"z": {}, "a": [[1, 2], {"é": None}]}, "files": [], "figure_ids": []}
+    page = {"files": ["p/BU1.html"], "figure_ids": ["x/BU1/n"], "figure_values": {"x/BU1/n": "3"}}
+    trace.write_json_members(tmp_path / "m.json", {**trace.json_members(base), **trace.json_members(page)})
+    expected = json.dumps({**base, **page}, indent=1, sort_keys=True, default=str, ensure_ascii=False) + "\n"
+    assert (tmp_path / "m.json").read_text(encoding="utf-8") == expected
+    trace.write_json(tmp_path / "e.json", {})
+    assert (tmp_path / "e.json").read_text(encoding="utf-8") == "{}\n"

@@ -5,6 +5,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from wup_pipeline.lineage import sql_models
 from wup_pipeline.lineage.sql_models import ModelError, build_model, discover_models, model_inputs
 from wup_pipeline.resources.settings import sql_models_dir
 from wup_pipeline.resources.warehouse import ensure_audit_tables
@@ -17,6 +18,15 @@ def write_model(root: Path, relative: str, sql: str, columns: list[str], descrip
     doc = [f"description: {description}", "columns:"]
     doc += [f"  - {{name: {c}, description: the {c}, unit: x}}" for c in columns]
     path.with_suffix(".yml").write_text("\n".join(doc) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(autouse=True)
+def lineage_cache(tmp_path, monkeypatch):
+    """Each test its own lineage cache: on disk under tmp_path, nothing remembered from another test."""
+    directory = tmp_path / "lineage-cache"
+    monkeypatch.setenv(sql_models.LINEAGE_CACHE_ENV, str(directory))
+    monkeypatch.setattr(sql_models, "_LINEAGE_MEMO", {})
+    return directory
 
 
 @pytest.fixture
@@ -119,3 +129,53 @@ def test_project_models_are_documented_and_parse():
         assert model.inputs, f"{model.path} reads no table"
         assert len({c.name for c in model.columns}) == len(model.columns), f"{model.path}: duplicate docs"
         assert all(c.unit for c in model.columns), f"{model.path}: every column needs a unit"
+
+
+PEOPLE_SQL = ("with source as (select * from raw.people) select trim(code) as buurt_code, n * 2 as doubled, "
+              "'x' as label from source")
+PEOPLE_SCHEMA = {"raw": {"people": {"code": "VARCHAR", "n": "DOUBLE"}}}
+
+
+def test_lineage_is_computed_once_and_then_read_from_the_cache(lineage_cache, monkeypatch):
+    computed = sql_models.column_lineage("staging.p", PEOPLE_SQL, PEOPLE_SCHEMA)
+    assert {(r.column, r.source_table, r.source_column) for r in computed} == {
+        ("buurt_code", "raw.people", "code"), ("doubled", "raw.people", "n")}
+    assert len(list(lineage_cache.glob("*.json"))) == 1
+
+    def must_not_run(*args):
+        raise AssertionError("lineage recomputed although neither SQL nor schemas changed")
+
+    monkeypatch.setattr(sql_models, "_compute_column_lineage", must_not_run)
+    assert sql_models.column_lineage("staging.p", PEOPLE_SQL, PEOPLE_SCHEMA) == computed  # this process
+    monkeypatch.setattr(sql_models, "_LINEAGE_MEMO", {})
+    assert sql_models.column_lineage("staging.p", PEOPLE_SQL, PEOPLE_SCHEMA) == computed  # a new process: disk
+
+
+def test_lineage_cache_key_follows_sql_and_input_schemas(lineage_cache):
+    key = sql_models.lineage_cache_key("staging.p", PEOPLE_SQL, PEOPLE_SCHEMA)
+    assert key == sql_models.lineage_cache_key("staging.p", PEOPLE_SQL, PEOPLE_SCHEMA)
+    assert key != sql_models.lineage_cache_key("staging.p", PEOPLE_SQL + " where n > 1", PEOPLE_SCHEMA)
+    assert key != sql_models.lineage_cache_key("staging.q", PEOPLE_SQL, PEOPLE_SCHEMA)
+    wider = {"raw": {"people": {**PEOPLE_SCHEMA["raw"]["people"], "extra": "BIGINT"}}}
+    assert key != sql_models.lineage_cache_key("staging.p", PEOPLE_SQL, wider)
+    # `select *` over a wider input changes the lineage, so it must not come from the old entry
+    star = "select * from raw.people"
+    assert {r.column for r in sql_models.column_lineage("staging.s", star, PEOPLE_SCHEMA)} == {"code", "n"}
+    assert {r.column for r in sql_models.column_lineage("staging.s", star, wider)} == {"code", "n", "extra"}
+
+
+def test_a_damaged_cache_entry_is_recomputed(lineage_cache):
+    expected = sql_models.column_lineage("staging.p", PEOPLE_SQL, PEOPLE_SCHEMA)
+    (entry,) = lineage_cache.glob("*.json")
+    entry.write_text('[{"model": "half', encoding="utf-8")
+    sql_models._LINEAGE_MEMO.clear()
+    assert sql_models.column_lineage("staging.p", PEOPLE_SQL, PEOPLE_SCHEMA) == expected
+
+
+def test_lineage_cache_can_be_switched_off(monkeypatch, tmp_path):
+    monkeypatch.setenv(sql_models.LINEAGE_CACHE_ENV, "")
+    assert sql_models.lineage_cache_dir() is None
+    sql_models.column_lineage("staging.p", PEOPLE_SQL, PEOPLE_SCHEMA)
+    monkeypatch.delenv(sql_models.LINEAGE_CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert sql_models.lineage_cache_dir() == tmp_path / "xdg" / "wup-pipeline" / "sql-lineage"

@@ -308,8 +308,12 @@ def factscan_html(
         ensure_figures(con, context, settings, policy)
         privacy.create_suppression_table(con, policy, settings.gemeente_code)
         version = _run_version(con, context.run_id)
+        # only what the pages show: the list columns (lineage, joins, sources) are in the manifests, and turning
+        # them into Python lists for every figure took longer than rendering the pages
         figure_rows = con.execute(
-            "select f.* from audit.figures f join published_suppression s using (buurt_code) "
+            "select f.figure_id, f.section, f.buurt_code, f.figure_key, f.value_number, f.value_text, f.unit, "
+            "f.suppressed, f.suppression_reason, f.source_note, f.expression "
+            "from audit.figures f join published_suppression s using (buurt_code) "
             "where list_contains(f.output, ?) order by f.figure_id", [HTML]).pl()
         buurten = _rows(con, """
             select b.buurt_code, b.buurt_name, b.wijk_code, b.gemeente_code, b.gemeente_name,
@@ -342,6 +346,7 @@ def factscan_html(
     for a, b in neighbours:
         near.setdefault(a, []).append(b)
     by_buurt = {code: frame.to_dicts() for (code,), frame in figure_rows.group_by("buurt_code")}
+    base_members = trace.json_members(manifest_base)  # shared by every page's manifest: encoded once
     written = []
     for b in buurten:
         code = b["buurt_code"]
@@ -355,18 +360,17 @@ def factscan_html(
             run_id=context.run_id, code_version=version, generated_at=generated_at)
         path = out_dir / f"{code}.html"
         write_text_atomic(path, html_report.render_buurt_page(page))
-        trace.write_json(path.with_name(path.name + ".lineage.json"),
-                         {**manifest_base, "files": [str(path)], "figure_ids": sorted(figures_of_buurt.by_id),
-                          "figure_values": {fid: f.value_text for fid, f in sorted(figures_of_buurt.by_id.items())}})
+        trace.write_json_members(path.with_name(path.name + ".lineage.json"), {**base_members, **trace.json_members(
+            {"files": [str(path)], "figure_ids": sorted(figures_of_buurt.by_id),
+             "figure_values": {fid: f.value_text for fid, f in sorted(figures_of_buurt.by_id.items())}})})
         written.append(path)
     index = index_page(settings, criteria, buurten, polygons, by_buurt, sources, policy, context.run_id, version,
                        generated_at, available)
     index_path = out_dir / "index.html"
     write_text_atomic(index_path, html_report.render_index_page(index))
-    trace.write_json(index_path.with_name("index.html.lineage.json"), {
-        **manifest_base, "files": [str(index_path)],
-        "figure_ids": sorted(r["figure_id"] for rows in by_buurt.values() for r in rows
-                             if r["section"] == "overzicht")})
+    trace.write_json_members(index_path.with_name("index.html.lineage.json"), {**base_members, **trace.json_members({
+        "files": [str(index_path)], "figure_ids": sorted(r["figure_id"] for rows in by_buurt.values() for r in rows
+                                                         if r["section"] == "overzicht")})})
     context.log.info(f"factscan pages for {len(written)} buurten in {out_dir}")
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(index_path)), "pages": len(written),

@@ -18,8 +18,8 @@ from wup_pipeline.assets.raw import (
     raw_table_metadata,
     run_gemeenten,
     tag_gemeente,
-    write_partition_rows,
     with_gemeenten_delivered,
+    write_partition_rows,
     write_raw_table,
 )
 from wup_pipeline.assets.raw_municipal import snapshot_input_file

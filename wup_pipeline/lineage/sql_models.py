@@ -7,7 +7,11 @@ the schema-qualified tables it reads; ``<name>.yml`` beside it documents the tab
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +23,9 @@ from sqlglot.lineage import lineage
 from sqlglot.optimizer import optimize
 
 LAYERS = ("staging", "intermediate", "marts")
+# libyaml's safe loader when PyYAML has it (the same documents, ~10x faster: the .yml files are read by every
+# output asset); the pure-Python safe loader otherwise
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ModelError(ValueError):
@@ -88,7 +95,7 @@ def load_model(path: Path, root: Path) -> SqlModel:
     if not doc_path.exists():
         raise ModelError(f"{path}: documentation file {doc_path.name} is missing")
     try:
-        doc = yaml.safe_load(doc_path.read_text(encoding="utf-8")) or {}
+        doc = yaml.load(doc_path.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as exc:
         raise ModelError(f"{doc_path}: not valid YAML: {exc}") from exc
     columns = []
@@ -138,12 +145,75 @@ def _sqlglot_type(duckdb_type: str) -> str:
 
 
 def column_lineage(model_table: str, sql: str, schema: dict) -> list[LineageRow]:
-    """For every output column, the source columns it is computed from and the SQL on the way."""
+    """For every output column, the source columns it is computed from and the SQL on the way.
+
+    Depends only on the SQL text and the input schemas, so it is computed once per (table, SQL, schemas) and
+    sqlglot version: kept for the process and, when a cache directory is set, on disk (``lineage_cache_dir``)."""
+    key = lineage_cache_key(model_table, sql, schema)
+    rows = _LINEAGE_MEMO.get(key)
+    if rows is None:
+        rows = _read_cached_lineage(key)
+    if rows is None:
+        rows = _compute_column_lineage(model_table, sql, schema)
+        _write_cached_lineage(key, rows)
+    _LINEAGE_MEMO[key] = rows
+    return list(rows)
+
+
+_LINEAGE_MEMO: dict[str, tuple[LineageRow, ...]] = {}
+# Where computed lineage is kept between runs: unset, ~/.cache/wup-pipeline/sql-lineage ($XDG_CACHE_HOME is honoured);
+# empty, nowhere (in memory for the process only).
+LINEAGE_CACHE_ENV = "WUP_LINEAGE_CACHE_DIR"
+LINEAGE_FORMAT = 1  # part of the cache key: raise it when _compute_column_lineage changes what it returns
+
+
+def lineage_cache_key(model_table: str, sql: str, schema: dict) -> str:
+    """sha256 over what the lineage depends on: the table, its SQL, the input schemas and the sqlglot version."""
+    payload = json.dumps([LINEAGE_FORMAT, model_table, sql, schema, sqlglot.__version__], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def lineage_cache_dir() -> Path | None:
+    """Read when lineage is computed, never at import."""
+    value = os.environ.get(LINEAGE_CACHE_ENV)
+    if value is not None:
+        return Path(value) if value.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "wup-pipeline" / "sql-lineage"
+
+
+def _read_cached_lineage(key: str) -> tuple[LineageRow, ...] | None:
+    directory = lineage_cache_dir()
+    if directory is None:
+        return None
+    try:
+        items = json.loads((directory / f"{key}.json").read_text(encoding="utf-8"))
+        return tuple(LineageRow(**item) for item in items)
+    except (OSError, ValueError, TypeError):  # absent, half-written by a crash or of an older layout: recompute
+        return None
+
+
+def _write_cached_lineage(key: str, rows: tuple[LineageRow, ...]) -> None:
+    directory = lineage_cache_dir()
+    if directory is None:
+        return
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=directory, suffix=".tmp", delete=False) as tmp:
+            json.dump([dataclasses.asdict(r) for r in rows], tmp)
+        os.replace(tmp.name, directory / f"{key}.json")  # readers never see a half-written file
+    except OSError:
+        return  # a cache that cannot be written only costs time
+
+
+def _compute_column_lineage(model_table: str, sql: str, schema: dict) -> tuple[LineageRow, ...]:
     tree = optimize(sqlglot.parse_one(sql, dialect="duckdb"), schema=schema, dialect="duckdb")
+    # one qualification and scope for all columns (column=None), instead of one per column: wide marts have
+    # hundreds of columns, and the per-column walk re-qualified the whole query each time
+    roots = lineage(None, tree, schema=schema, dialect="duckdb")
     rows = []
     for column in tree.named_selects:
-        root = lineage(column, tree, schema=schema, dialect="duckdb")
-        for leaf, path in _leaves_with_paths(root):
+        for leaf, path in _leaves_with_paths(roots[column]):
             if not isinstance(leaf.source, exp.Table):
                 continue  # a literal or a function without column input
             steps = []
@@ -160,7 +230,7 @@ def column_lineage(model_table: str, sql: str, schema: dict) -> list[LineageRow]
                     expression=" <- ".join(steps[:-1]) or steps[-1],
                 )
             )
-    return sorted(set(rows), key=lambda r: (r.column, r.source_table, r.source_column))
+    return tuple(sorted(set(rows), key=lambda r: (r.column, r.source_table, r.source_column)))
 
 
 def _leaves_with_paths(root):
