@@ -225,10 +225,22 @@ _SHARE_COLUMNS = {"owner_occupied": "pct_owner_occupied", "private_rent": "pct_p
                   "corporation": "pct_corporation"}
 
 
-def _owner_probabilities(dwellings: pl.DataFrame, buurt_shares: pl.DataFrame) -> pl.DataFrame:
+def buurt_dwelling_counts(dwellings: pl.DataFrame) -> pl.DataFrame:
+    """Per buurt: ``n_dwellings`` and ``n_known_corporation`` (dwellings in a corporation portfolio), the two
+    counts the owner estimate needs. Batched callers compute them once over all dwellings (e.g. in SQL, same
+    columns) and pass them to ``estimate_owner_types(..., buurt_counts=...)``."""
+    return dwellings.group_by("buurt_code").agg(
+        pl.len().cast(pl.Int64).alias("n_dwellings"),
+        pl.col("in_corporation_portfolio").sum().cast(pl.Int64).alias("n_known_corporation"),
+    )
+
+
+def _owner_probabilities(dwellings: pl.DataFrame, buurt_shares: pl.DataFrame,
+                         buurt_counts: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per buurt: dwellings, known corporation dwellings, KWB targets and the probabilities for the
     dwellings whose owner is unknown (corporation target minus known corporation dwellings, clipped
-    at 0, then all three renormalised)."""
+    at 0, then all three renormalised). ``buurt_counts`` (from ``buurt_dwelling_counts``) replaces
+    counting ``dwellings``, so a batch of a buurt's dwellings gets the probabilities of the whole buurt."""
     where = "buurt_shares"
     _require(buurt_shares, ("buurt_code", *_SHARE_COLUMNS.values()), where)
     duplicated = buurt_shares.filter(pl.col("buurt_code").is_duplicated())
@@ -239,9 +251,11 @@ def _owner_probabilities(dwellings: pl.DataFrame, buurt_shares: pl.DataFrame) ->
         if bad.height:
             raise InputError(where, f"percentage {bad[column][0]} is outside 0..100", record=bad["buurt_code"][0],
                              field=column)
-    counts = dwellings.group_by("buurt_code").agg(
-        pl.len().alias("n_dwellings"), pl.col("in_corporation_portfolio").sum().alias("n_known_corporation")
-    )
+    if buurt_counts is None:
+        counts = buurt_dwelling_counts(dwellings)
+    else:
+        _require(buurt_counts, ("buurt_code", "n_dwellings", "n_known_corporation"), "buurt_counts")
+        counts = buurt_counts.select("buurt_code", pl.col("n_dwellings", "n_known_corporation").cast(pl.Int64))
     shares = buurt_shares.select("buurt_code", *[pl.col(c).cast(pl.Float64) for c in _SHARE_COLUMNS.values()])
     total = pl.sum_horizontal(_SHARE_COLUMNS.values())
     complete = pl.all_horizontal(pl.col(c).is_not_null() for c in _SHARE_COLUMNS.values()) & (total > 0)
@@ -266,6 +280,7 @@ def estimate_owner_types(
     *,
     id_column: str = "vbo_id",
     source_name: str = "dwellings",
+    buurt_counts: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Known corporation dwellings keep 'corporation'; the others get owner-occupied, private rent or
     corporation by a deterministic draw with the buurt's KWB shares after subtracting the known
@@ -276,6 +291,8 @@ def estimate_owner_types(
     (KWB percentages 0..100; null = suppressed). Adds ``owner_type``, ``owner_source``
     ('corporation_portfolio' | 'estimated_from_buurt_shares' | 'none'), ``owner_method`` and
     ``owner_uniform``. No tilt by dwelling type (no cited source for one). Row order is kept.
+    ``buurt_counts``: the per-buurt counts of all dwellings (``buurt_dwelling_counts``) when ``dwellings``
+    is one batch of them; by default they are counted in ``dwellings``.
     """
     _require(dwellings, (id_column, "buurt_code", "in_corporation_portfolio"), source_name)
     _check_ids(dwellings, id_column, source_name)
@@ -283,7 +300,7 @@ def estimate_owner_types(
     if missing_flag.height:
         raise InputError(source_name, "flag is missing (true/false)", record=missing_flag[id_column][0],
                          field="in_corporation_portfolio")
-    probabilities = _owner_probabilities(dwellings, buurt_shares)
+    probabilities = _owner_probabilities(dwellings, buurt_shares, buurt_counts)
     method = pl.concat_str(
         pl.lit("estimated: u = md5('" + OWNER_SALT + ":' || " + id_column + ") against KWB shares of buurt "),
         pl.col("buurt_code"),
