@@ -46,27 +46,43 @@ def read_cost_inputs(con) -> pl.DataFrame:
     return costs.buurt_inputs_from_marts(housing, socio, infra)
 
 
+STORED_SIGNIFICANT_DIGITS = 10
+
+
+def stored_precision(frame: pl.DataFrame) -> pl.DataFrame:
+    """Floats to 10 significant digits. Polars joins and aggregates in parallel, so the order in which it adds
+    floats, and with it the last bits of a sum, can differ from run to run; audit.table_hashes must not. The
+    model's own precision is many digits coarser."""
+    floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
+    return frame.with_columns(pl.col(floats).round_sig_figs(STORED_SIGNIFICANT_DIGITS)) if floats else frame
+
+
 def replace_table_in_batches(con, table: str, batches: Iterable[pl.DataFrame],
                              lineage: Callable[[list[str]], list[LineageRow]],
                              finish_sql: str = "select * from _staged") -> tuple[int, list[LineageRow]]:
     """Replace a table, and its column lineage rows, in one transaction, from frames handed to DuckDB one batch
-    at a time via Arrow (never one national frame in Python). The batches are staged in the temp table
-    ``_staged``; ``finish_sql`` over it shapes the final table. Returns (row count, lineage rows)."""
+    at a time via Arrow (never one national frame in Python). The batches are staged in the table ``_staged``
+    (dropped before the commit); ``finish_sql`` over it shapes the final table. Returns (row count, lineage rows)."""
     con.execute("begin transaction")
     try:
         con.execute("drop table if exists _staged")
         for number, batch in enumerate(batches):
-            con.register("_incoming", batch.to_arrow())
-            con.execute("insert into _staged select * from _incoming" if number else
-                        "create temp table _staged as select * from _incoming")
-            con.unregister("_incoming")
+            # a relation, not con.register(): DuckDB keeps registered Arrow data until the transaction ends
+            incoming = con.from_arrow(stored_precision(batch).to_arrow())
+            if number:
+                incoming.insert_into("_staged")
+            else:
+                incoming.create("_staged")
         con.execute(f"create or replace table {table} as {finish_sql}")
         con.execute("drop table _staged")
         columns = [d[0] for d in con.execute(f"select * from {table} limit 0").description]
         rows = lineage(columns)
         con.execute("delete from audit.column_lineage where model = ?", [table])
-        con.executemany("insert into audit.column_lineage values (?, ?, ?, ?, ?, ?)",
-                        [(r.model, r.column, r.source_table, r.source_column, r.expression, "python") for r in rows])
+        lineage_rows = pl.DataFrame(  # noqa: F841 - read by DuckDB below; one insert, not one per row
+            [(r.model, r.column, r.source_table, r.source_column, r.expression, "python") for r in rows],
+            schema=["model", "column_name", "source_table", "source_column", "expression", "code_version"],
+            orient="row")
+        con.execute("insert into audit.column_lineage by name select * from lineage_rows")
         height = con.execute(f"select count(*) from {table}").fetchone()[0]
         con.execute("commit")
     except BaseException:

@@ -43,6 +43,9 @@ def network_lengths(frame: pl.DataFrame, p: CostParameters) -> pl.DataFrame:
     )
 
 
+GRID_EXCESS_TOLERANCE = 1e-6  # relative to the capacity
+
+
 def grid_reinforcement(frame: pl.DataFrame, p: CostParameters) -> pl.DataFrame:
     """Electricity-grid reinforcement (grid operators' note 2019):
 
@@ -54,7 +57,10 @@ def grid_reinforcement(frame: pl.DataFrame, p: CostParameters) -> pl.DataFrame:
     annualised over 50 years at the national rate."""
     capacity = col("grid_capacity_kw") if "grid_capacity_kw" in frame.columns else pl.lit(None, pl.Float64)
     capacity = capacity.fill_null(col("grid_demand_kw_reference"))
-    excess = (col("grid_demand_kw") - capacity).clip(lower_bound=0.0)
+    # A route that adds no load has demand == reference demand, but the two are float sums taken apart and
+    # differ by rounding (~1e-14 kW): an excess under a millionth of the capacity is no excess.
+    difference = col("grid_demand_kw") - capacity
+    excess = pl.when(difference > capacity.abs() * GRID_EXCESS_TOLERANCE).then(difference).otherwise(0.0)
     substations = excess / p["grid_new_substation_capacity"] * p["grid_new_substation_cost"]
     relative_length = (
         pl.when(col("grid_demand_kw_reference") > 0)

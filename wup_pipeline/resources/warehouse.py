@@ -90,6 +90,8 @@ class Warehouse(dg.ConfigurableResource):
         default=None, description="Where published states are kept (default: 'states' next to published_path)."
     )
     keep_states: int = Field(default=5, ge=1, description="Published states kept for rollback.")
+    memory_limit: str = Field(default="4GB", description="DuckDB memory limit during a run (it spills above it).")
+    threads: int | None = Field(default=None, description="DuckDB threads (default: the CPUs this process may use).")
 
     _anchor: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
 
@@ -101,9 +103,16 @@ class Warehouse(dg.ConfigurableResource):
         Holding one connection for the run makes every ``connect()`` of the run reuse the instance (the extension
         load is then free): `wup demo` went from 48 s to 32 s. Released at the end of the run.
         """
+        self._anchor = self._open_anchor()
+
+    def _open_anchor(self) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(str(_prepared(self.build_path)))
         load_spatial(con)
-        self._anchor = con
+        # Instance-wide: DuckDB would take 80 % of RAM and its checkpoints fill it; above the limit it spills to
+        # <build file>.tmp. Threads explicitly: a container may not report its CPU limit.
+        con.execute(f"set memory_limit = '{self.memory_limit}'")
+        con.execute(f"set threads = {self.threads or len(os.sched_getaffinity(0))}")
+        return con
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self.release()
@@ -226,8 +235,7 @@ class Warehouse(dg.ConfigurableResource):
         build.with_name(build.name + ".wal").unlink(missing_ok=True)
         os.replace(tmp, build)
         if held:
-            self._anchor = duckdb.connect(str(build))
-            load_spatial(self._anchor)
+            self._anchor = self._open_anchor()
         return True
 
     def _point_published_at(self, state: Path) -> None:
