@@ -73,9 +73,9 @@ def located_in_gemeenten(
             pl.coalesce(PARTITION_COLUMN, "placed").alias(PARTITION_COLUMN)).drop("placed")
     vbo = vbo.with_columns(pl.col(PARTITION_COLUMN).fill_null(fallback))
     pand_gemeente = vbo.group_by("pand_id").agg(pl.col(PARTITION_COLUMN).min())
-    panden = panden.join(pand_gemeente, on="pand_id", how="left").with_columns(
-        pl.col(PARTITION_COLUMN).fill_null(fallback))
-    return vbo, panden
+    # only the key column goes through the join: a national panden frame with its outlines is not copied
+    tags = panden.select("pand_id").join(pand_gemeente, on="pand_id", how="left", maintain_order="left")
+    return vbo, panden.with_columns(tags[PARTITION_COLUMN].fill_null(fallback))
 
 
 @dg.multi_asset(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 SOURCE_ID = "bag"
 EXTRACT_SOURCE_ID = "bag_extract"
+EXTRACT_MEMORY_LIMIT = "2GB"  # of the scratch database that reads a local extract
 LICENCE = "CC0 (Kadaster BAG)"
 DEFAULT_BASE_URL = "https://api.pdok.nl"
 CRS_RD = "http://www.opengis.net/def/crs/EPSG/0/28992"
@@ -339,12 +341,15 @@ def read_bag_extract(
                 snapshots.append(record)
                 read_from = Path(record.path)
         sources[layer] = (path, read_from)
-    con = duckdb.connect()
-    try:
-        vbo = _read_layer(con, "verblijfsobject", *sources["verblijfsobject"], mapping.get("verblijfsobject", {}))
-        panden = _read_layer(con, "pand", *sources["pand"], mapping.get("pand", {}))
-    finally:
-        con.close()
+    # A national extract is gigabytes: the scratch database spills above its memory limit instead of holding
+    # both layers next to the frames made from them (measured peak 8.8 GiB without the limit).
+    with tempfile.TemporaryDirectory(prefix="bag_extract_") as scratch:
+        con = duckdb.connect(config={"memory_limit": EXTRACT_MEMORY_LIMIT, "temp_directory": scratch})
+        try:
+            vbo = _read_layer(con, "verblijfsobject", *sources["verblijfsobject"], mapping.get("verblijfsobject", {}))
+            panden = _read_layer(con, "pand", *sources["pand"], mapping.get("pand", {}))
+        finally:
+            con.close()
     return BagExtract(vbo, panden, snapshots)
 
 
@@ -415,6 +420,7 @@ def _read_layer(con: duckdb.DuckDBPyConnection, layer: str, path: Path, read_fro
         frame = con.execute(f"select {', '.join(typed)} from raw_{layer} order by record").pl()
     except duckdb.Error as exc:  # e.g. an outline that is not WKT
         raise InputError(path, f"cannot convert the values: {exc}") from exc
+    con.execute(f"drop table raw_{layer}")  # the frame holds it now
     schema = VBO_SCHEMA if layer == "verblijfsobject" else PAND_SCHEMA
     return frame.select([pl.col(c).cast(t) for c, t in schema.items()])
 
