@@ -20,6 +20,7 @@ from wup_pipeline.sources.cbs_kwb import ColumnResolutionError
 
 PARTITION_COLUMN = "partition_gemeente"  # the gemeente partition a raw row was fetched for
 WAREHOUSE_POOL = "duckdb_warehouse"
+INSERT_SLICE_ROWS = 1_000_000
 # provenance of a raw table: per gemeente fetched, or one list for every gemeente of the run
 Snapshots = list[SnapshotRecord] | dict[str, list[SnapshotRecord]]  # one writer at a time on the DuckDB file
 SOURCE_RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
@@ -115,9 +116,9 @@ def write_partition_rows(
     # a local file may deliver more gemeenten than the run asked for: it replaces the rows of each
     gemeenten = sorted(set(gemeenten) | set(frame[PARTITION_COLUMN].drop_nulls().unique().to_list()))
     with _transaction(con):
-        con.register("_incoming", frame.to_arrow())
+        shape = frame.head(0).to_arrow()  # noqa: F841 - the columns, read by DuckDB below
         incoming = dict(con.execute(f"select column_name, column_type from (describe select {select} "
-                                    "from _incoming)").fetchall())
+                                    "from shape)").fetchall())
         schema, name = table.split(".")
         existing = dict(con.execute("select column_name, data_type from information_schema.columns "
                                     "where table_schema = ? and table_name = ?", [schema, name]).fetchall())
@@ -126,7 +127,7 @@ def write_partition_rows(
                              [gemeenten]).fetchone()[0] if partitioned else 0
         changed = {c: (existing[c], t) for c, t in incoming.items() if c in existing and existing[c] != t}
         if not partitioned or (changed and not others):
-            con.execute(f"create or replace table {table} as select {select} from _incoming")
+            con.execute(f"create or replace table {table} as select {select} from shape")
         elif changed:
             column, (old, new) = next(iter(changed.items()))
             raise InputError(table, f"this delivery has {column} as {new}, but {others} rows of other gemeenten "
@@ -136,8 +137,11 @@ def write_partition_rows(
                 if column not in existing:
                     con.execute(f'alter table {table} add column "{column}" {column_type}')
             con.execute(f"delete from {table} where list_contains($1, {PARTITION_COLUMN})", [gemeenten])
-            con.execute(f"insert into {table} by name select {select} from _incoming")
-        con.unregister("_incoming")
+        # In slices: converting a national frame to Arrow at once copies all its strings (~2 GB for the BAG),
+        # and DuckDB keeps data registered inside a transaction until the commit.
+        for part in frame.iter_slices(INSERT_SLICE_ROWS):
+            arrow_part = part.to_arrow()  # noqa: F841 - read by DuckDB below
+            con.execute(f"insert into {table} by name select {select} from arrow_part")
         record_snapshots(con, table, snapshots, run_id, gemeenten)
 
 
