@@ -123,3 +123,24 @@ def test_partition_runs_of_the_buurt_boundaries_keep_the_other_gemeenten(tmp_pat
             ("BU00140001", "Nieuw", "GM0014"), ("BU00340001", "Almere 1", "GM0034")]
         assert rows(con, "select partition_gemeente, dataset from audit.snapshots order by 1") == [
             ("GM0014", "GM0014.geojson"), ("GM0034", "GM0034.geojson")]
+
+
+@pytest.mark.parametrize("first_rows", [0, 300_000])
+def test_large_writes_in_slices_are_all_visible(tmp_path, monkeypatch, first_rows):
+    """DuckDB 1.5.5 hides large inserts into a table created from an EMPTY Arrow scan in the same transaction
+    (a file database; the rows reappear only in a new process). Every slice must be visible at once."""
+    monkeypatch.setattr(raw, "INSERT_SLICE_ROWS", 150_000)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    for schema in ("raw", "audit"):
+        con.execute(f"create schema {schema}")
+    ensure_audit_tables(con)
+
+    def frame(n: int, gemeente: str) -> pl.DataFrame:
+        return pl.DataFrame({"id": range(n), PARTITION_COLUMN: [gemeente] * n},
+                            schema={"id": pl.Int64, PARTITION_COLUMN: pl.String})
+
+    write_partition_rows(con, "raw.big", frame(first_rows, "GM0014"), ["GM0014"], [], run_id="r")  # created
+    assert rows(con, "select count(*) from raw.big") == [(first_rows,)]
+    write_partition_rows(con, "raw.big", frame(450_000, "GM0034"), ["GM0034"], [], run_id="r")  # added
+    assert rows(con, f"select {PARTITION_COLUMN}, count(*) from raw.big group by 1 order by 1") == (
+        [("GM0014", first_rows)] if first_rows else []) + [("GM0034", 450_000)]

@@ -115,6 +115,9 @@ def write_partition_rows(
         raise ValueError(f"{table}: the frame has no {PARTITION_COLUMN} column")
     # a local file may deliver more gemeenten than the run asked for: it replaces the rows of each
     gemeenten = sorted(set(gemeenten) | set(frame[PARTITION_COLUMN].drop_nulls().unique().to_list()))
+    # In slices: converting a national frame to Arrow at once copies all its strings (~2 GB for the BAG),
+    # and DuckDB keeps data registered inside a transaction until the commit.
+    slices = frame.iter_slices(INSERT_SLICE_ROWS)
     with _transaction(con):
         shape = frame.head(0).to_arrow()  # noqa: F841 - the columns, read by DuckDB below
         incoming = dict(con.execute(f"select column_name, column_type from (describe select {select} "
@@ -126,8 +129,13 @@ def write_partition_rows(
         others = con.execute(f"select count(*) from {table} where not list_contains($1, {PARTITION_COLUMN})",
                              [gemeenten]).fetchone()[0] if partitioned else 0
         changed = {c: (existing[c], t) for c, t in incoming.items() if c in existing and existing[c] != t}
-        if not partitioned or (changed and not others):
-            con.execute(f"create or replace table {table} as select {select} from shape")
+        replace_whole = not partitioned or (changed and not others)
+        if replace_whole:
+            # created from the first slice, not from the empty frame: DuckDB 1.5.5 loses large inserts into a
+            # table created from an empty Arrow scan in the same transaction (tested)
+            first = next(slices, None)
+            first_part = (first if first is not None else frame.head(0)).to_arrow()  # noqa: F841 - read by DuckDB
+            con.execute(f"create or replace table {table} as select {select} from first_part")
         elif changed:
             column, (old, new) = next(iter(changed.items()))
             raise InputError(table, f"this delivery has {column} as {new}, but {others} rows of other gemeenten "
@@ -137,9 +145,7 @@ def write_partition_rows(
                 if column not in existing:
                     con.execute(f'alter table {table} add column "{column}" {column_type}')
             con.execute(f"delete from {table} where list_contains($1, {PARTITION_COLUMN})", [gemeenten])
-        # In slices: converting a national frame to Arrow at once copies all its strings (~2 GB for the BAG),
-        # and DuckDB keeps data registered inside a transaction until the commit.
-        for part in frame.iter_slices(INSERT_SLICE_ROWS):
+        for part in slices:
             arrow_part = part.to_arrow()  # noqa: F841 - read by DuckDB below
             con.execute(f"insert into {table} by name select {select} from arrow_part")
         record_snapshots(con, table, snapshots, run_id, gemeenten)
