@@ -48,7 +48,7 @@ def record_snapshots(
     if gemeenten is None:
         con.execute("delete from audit.snapshots where raw_table = ?", [raw_table])
     else:
-        con.execute("delete from audit.snapshots where raw_table = ? "
+        con.execute("delete from audit.snapshots where raw_table = $1 "
                     "and (partition_gemeente is null or list_contains($2, partition_gemeente))",
                     [raw_table, gemeenten])
     by_gemeente = snapshots if isinstance(snapshots, dict) else {g: snapshots for g in gemeenten or [None]}

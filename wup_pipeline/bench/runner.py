@@ -251,14 +251,15 @@ def _stages(instance, run_id: str, rss_samples: list | None = None) -> tuple[dic
                 failed.append(event.step_key)
         elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
             value = event.event_specific_data.materialization.metadata.get("dagster/row_count")
-            if value is not None:
-                rows[event.step_key] = rows.get(event.step_key, 0) + int(value.value)
+            if value is not None:  # a multi-partition run repeats the run's count for every partition: once per asset
+                rows.setdefault(event.step_key, {})[event.asset_key] = int(value.value)
     last = max([*begin.values(), *end.values()], default=0.0)
     stages = {}
     for step, start in sorted(begin.items(), key=lambda item: item[1]):
         stop = end.get(step, last)
         peak = max((rss for t, rss in rss_samples or [] if start <= t <= stop), default=None)
-        stages[step] = {"seconds": round(stop - start, 2), "rows": rows.get(step),
+        stages[step] = {"seconds": round(stop - start, 2),
+                        "rows": sum(rows[step].values()) if step in rows else None,
                         **({"peak_rss_gib": round(peak / 2**30, 2)} if peak else {}),
                         **({} if step in end else {"unfinished": True})}
     return stages, failed

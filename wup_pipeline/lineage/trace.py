@@ -251,9 +251,11 @@ def snapshots_for(con: duckdb.DuckDBPyConnection, raw_tables: Iterable[str]) -> 
     tables = sorted(set(raw_tables))
     if not tables or not privacy.table_exists(con, "audit.snapshots"):
         return []
+    # distinct: one file delivered for several gemeente partitions is recorded once per gemeente
     cursor = con.execute(
         "select raw_table, source_id, dataset, url, retrieved_at, sha256, source_version, licence, rows, run_id "
-        "from audit.snapshots where list_contains($tables, raw_table) "
+        "from (select distinct raw_table, source_id, dataset, url, retrieved_at, sha256, source_version, licence, "
+        "rows, run_id, page from audit.snapshots where list_contains($tables, raw_table)) "
         "order by raw_table, source_id, dataset, coalesce(page, 0), retrieved_at", {"tables": tables})
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

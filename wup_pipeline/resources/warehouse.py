@@ -90,7 +90,8 @@ class Warehouse(dg.ConfigurableResource):
         default=None, description="Where published states are kept (default: 'states' next to published_path)."
     )
     keep_states: int = Field(default=5, ge=1, description="Published states kept for rollback.")
-    memory_limit: str = Field(default="4GB", description="DuckDB memory limit during a run (it spills above it).")
+    # 3 GB: the national run peaks while Python holds the BAG frames and DuckDB stores them (8.06 GiB with 4 GB)
+    memory_limit: str = Field(default="3GB", description="DuckDB memory limit during a run (it spills above it).")
     threads: int | None = Field(default=None, description="DuckDB threads (default: the CPUs this process may use).")
 
     _anchor: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
