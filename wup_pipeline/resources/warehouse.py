@@ -90,7 +90,8 @@ class Warehouse(dg.ConfigurableResource):
         default=None, description="Where published states are kept (default: 'states' next to published_path)."
     )
     keep_states: int = Field(default=5, ge=1, description="Published states kept for rollback.")
-    # 3 GB: the national run peaks while Python holds the BAG frames and DuckDB stores them (8.06 GiB with 4 GB)
+    # 3 GB leaves room for the Python frames beside DuckDB within an 8 GiB run (the national run's peak, 8.05 GiB, is
+    # in reading the BAG extract, not here: the same with 4 GB)
     memory_limit: str = Field(default="3GB", description="DuckDB memory limit during a run (it spills above it).")
     threads: int | None = Field(default=None, description="DuckDB threads (default: the CPUs this process may use).")
 
