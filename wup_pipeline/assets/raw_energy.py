@@ -68,6 +68,29 @@ def _columns_metadata(extract) -> dict:
     }
 
 
+def write_cbs_regions(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, settings: PipelineSettings, table: str, schema: dict,
+    tables: dict[int, str], year: int, setting: str, what: str, fetch,
+) -> dg.MaterializeResult:
+    """A CBS table of regions, fetched per gemeente of the run (``fetch(gemeente)``) into its raw table; empty
+    with the right columns when cbs_energy is off."""
+    gemeenten = run_gemeenten(context, settings)
+    snapshots, extra = [], {"route": NOT_CONFIGURED}
+    frame = pl.DataFrame(schema=schema)
+    if settings.cbs_energy:
+        _cbs_table(tables, year, setting, what)
+        with bad_input_fails_without_retry():
+            frame, snapshots, extracts = per_gemeente(gemeenten, fetch)
+        frame, extract = frame.cast(schema), extracts[0]
+        extra = {"route": f"CBS StatLine {extract.table_id}", **_columns_metadata(extract)}
+        context.log.info(f"CBS {extract.table_id} (Modified {extract.modified}): {frame.height} rows")
+    else:
+        context.log.warning(f"CBS {what}: cbs_energy is off; {table} is empty")
+    with warehouse.connect() as con:
+        write_partition_rows(con, table, frame, gemeenten, snapshots, context.run_id)
+    return dg.MaterializeResult(metadata=raw_table_metadata(table, frame, all_snapshots(snapshots), **extra))
+
+
 @dg.asset(
     key=["raw", "cbs_energie_buurt"],
     group_name="sources",
@@ -82,23 +105,11 @@ def _columns_metadata(extract) -> dict:
 def cbs_energie_buurt_raw(
     context: dg.AssetExecutionContext, http: HttpClient, warehouse: Warehouse, settings: PipelineSettings
 ) -> dg.MaterializeResult:
-    gemeenten = run_gemeenten(context, settings)
-    snapshots, extra = [], {"route": NOT_CONFIGURED}
-    frame = pl.DataFrame(schema=ENERGY_SCHEMA)
-    if settings.cbs_energy:
-        _cbs_table(cbs_energie.ENERGY_TABLES, settings.year, "year", "energy use per buurt")
-        with bad_input_fails_without_retry():
-            frame, snapshots, extracts = per_gemeente(gemeenten, lambda gemeente: cbs_energie.fetch_energy(
-                http, SnapshotStore(settings.snapshot_dir), gemeente, settings.year, settings.cbs_odata_base_url))
-        frame, extract = frame.cast(ENERGY_SCHEMA), extracts[0]
-        extra = {"route": f"CBS StatLine {extract.table_id}", **_columns_metadata(extract)}
-        context.log.info(f"CBS {extract.table_id} (Modified {extract.modified}): {frame.height} rows")
-    else:
-        context.log.warning("CBS energy per buurt: cbs_energy is off; raw.cbs_energie_buurt is empty")
-    with warehouse.connect() as con:
-        write_partition_rows(con, "raw.cbs_energie_buurt", frame, gemeenten, snapshots, context.run_id)
-    return dg.MaterializeResult(
-        metadata=raw_table_metadata("raw.cbs_energie_buurt", frame, all_snapshots(snapshots), **extra))
+    return write_cbs_regions(
+        context, warehouse, settings, "raw.cbs_energie_buurt", ENERGY_SCHEMA, cbs_energie.ENERGY_TABLES,
+        settings.year, "year", "energy use per buurt",
+        lambda gemeente: cbs_energie.fetch_energy(http, SnapshotStore(settings.snapshot_dir), gemeente, settings.year,
+                                                  settings.cbs_odata_base_url))
 
 
 @dg.asset(
@@ -114,24 +125,11 @@ def cbs_energie_buurt_raw(
 def cbs_heating_buurt_raw(
     context: dg.AssetExecutionContext, http: HttpClient, warehouse: Warehouse, settings: PipelineSettings
 ) -> dg.MaterializeResult:
-    gemeenten = run_gemeenten(context, settings)
-    snapshots, extra = [], {"route": NOT_CONFIGURED}
-    frame = pl.DataFrame(schema=HEATING_SCHEMA)
-    if settings.cbs_energy:
-        _cbs_table(cbs_energie.HEATING_TABLES, settings.heating_year, "heating_year", "main heating installations")
-        with bad_input_fails_without_retry():
-            frame, snapshots, extracts = per_gemeente(gemeenten, lambda gemeente: cbs_energie.fetch_heating(
-                http, SnapshotStore(settings.snapshot_dir), gemeente, settings.heating_year,
-                settings.cbs_odata_base_url))
-        frame, extract = frame.cast(HEATING_SCHEMA), extracts[0]
-        extra = {"route": f"CBS StatLine {extract.table_id}", **_columns_metadata(extract)}
-        context.log.info(f"CBS {extract.table_id} (Modified {extract.modified}): {frame.height} regions")
-    else:
-        context.log.warning("CBS heating installations: cbs_energy is off; raw.cbs_heating_buurt is empty")
-    with warehouse.connect() as con:
-        write_partition_rows(con, "raw.cbs_heating_buurt", frame, gemeenten, snapshots, context.run_id)
-    return dg.MaterializeResult(
-        metadata=raw_table_metadata("raw.cbs_heating_buurt", frame, all_snapshots(snapshots), **extra))
+    return write_cbs_regions(
+        context, warehouse, settings, "raw.cbs_heating_buurt", HEATING_SCHEMA, cbs_energie.HEATING_TABLES,
+        settings.heating_year, "heating_year", "main heating installations",
+        lambda gemeente: cbs_energie.fetch_heating(http, SnapshotStore(settings.snapshot_dir), gemeente,
+                                                   settings.heating_year, settings.cbs_odata_base_url))
 
 
 @dg.asset(

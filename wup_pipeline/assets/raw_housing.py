@@ -78,6 +78,11 @@ def located_in_gemeenten(
     return vbo, panden.with_columns(tags[PARTITION_COLUMN].fill_null(fallback))
 
 
+def split_by_layer(snapshots: list) -> tuple[list, list]:
+    """(verblijfsobject snapshots, pand snapshots): the BAG connectors name the layer in the dataset."""
+    return [s for s in snapshots if "pand" not in s.dataset], [s for s in snapshots if "pand" in s.dataset]
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(BAG_VBO, deps=[BUURTEN], group_name="sources", kinds={"duckdb", "python"},
@@ -101,8 +106,7 @@ def bag_raw(context: dg.AssetExecutionContext, http: HttpClient, warehouse: Ware
             )
             verblijfsobjecten, panden = located_in_gemeenten(
                 warehouse, extract.verblijfsobjecten, extract.panden, fallback=gemeenten[0])
-            vbo_snapshots = [s for s in extract.snapshots if "pand" not in s.dataset]
-            pand_snapshots = [s for s in extract.snapshots if "pand" in s.dataset]
+            vbo_snapshots, pand_snapshots = split_by_layer(extract.snapshots)
             route = f"local extract {settings.bag_verblijfsobjecten_file}"
         else:
             extracts = {g: bag.fetch_bag(http, store, area_bbox(warehouse, g), base_url=settings.bag_base_url)
@@ -112,16 +116,16 @@ def bag_raw(context: dg.AssetExecutionContext, http: HttpClient, warehouse: Ware
                                           how="diagonal_relaxed").unique("vbo_id", keep="first", maintain_order=True)
             panden = pl.concat([tag_gemeente(e.panden, g) for g, e in extracts.items()],
                                how="diagonal_relaxed").unique("pand_id", keep="first", maintain_order=True)
-            vbo_snapshots = {g: [s for s in e.snapshots if "pand" not in s.dataset] for g, e in extracts.items()}
-            pand_snapshots = {g: [s for s in e.snapshots if "pand" in s.dataset] for g, e in extracts.items()}
+            layers = {g: split_by_layer(e.snapshots) for g, e in extracts.items()}
+            vbo_snapshots = {g: vbo for g, (vbo, _) in layers.items()}
+            pand_snapshots = {g: panden for g, (_, panden) in layers.items()}
             route = "PDOK BAG OGC API v2, bbox of the buurten of " + ", ".join(gemeenten)
     with warehouse.connect() as con:
-        write_partition_rows(con, "raw.bag_verblijfsobjecten", verblijfsobjecten, gemeenten, vbo_snapshots,
-                             context.run_id)
+        write_partition_rows(con, BAG_VBO_TABLE, verblijfsobjecten, gemeenten, vbo_snapshots, context.run_id)
         write_partition_rows(con, "raw.bag_panden", panden, gemeenten, pand_snapshots, context.run_id)
     context.log.info(f"BAG from {route}: {verblijfsobjecten.height} verblijfsobjecten, {panden.height} panden")
     yield dg.MaterializeResult(asset_key=BAG_VBO, metadata=raw_table_metadata(
-        "raw.bag_verblijfsobjecten", verblijfsobjecten, all_snapshots(vbo_snapshots), route=route))
+        BAG_VBO_TABLE, verblijfsobjecten, all_snapshots(vbo_snapshots), route=route))
     yield dg.MaterializeResult(asset_key=["raw", "bag_panden"], metadata=raw_table_metadata(
         "raw.bag_panden", panden, all_snapshots(pand_snapshots), route=route))
 
